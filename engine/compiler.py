@@ -1,0 +1,259 @@
+"""Compile a validated `Rulebase` into durable_rules rulesets.
+
+Every YAML rule and strategy becomes one durable_rules rule; inference runs
+inside the engine's C matcher (see inference.py for the driver). What this
+module takes care of, because durable_rules will not (see
+docs/durable-rules-notes.md):
+
+- One private `Host` per compiled rulebase, with the host's background timer
+  threads *not* started: they would dispatch actions concurrently with our
+  calls (durable_rules is not thread safe) and they never stop.
+- Ruleset names get a per-compilation prefix, since a name can never be
+  registered twice in a process; `close()` frees the C rulesets.
+- Facts are small dicts `{t, k, v}`; a sink rule in every ruleset accepts any
+  fact so an unmatched fact never raises `MessageNotHandledException`.
+- Every rule is gated by a pass marker `{t: "L", n: level}` that the driver
+  asserts after all facts of that pass: negation-as-failure is then evaluated
+  against complete information, and rules that test conclusions wait until
+  those conclusions are final.
+- Rules are split over several rulesets so no fact is matched by more than a
+  few dozen rules of one ruleset (durable_rules fails past 64).
+- `$in` does not exist (we emit `$or`), unknown operators would be silently
+  accepted (we only ever emit the ones below), and regular expressions are
+  evaluated in Python before assertion, never by the engine's Lua dialect.
+"""
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .loader import normalise_text
+from .model import (
+    All, Any_, ConclusionTest, Condition, FactTest, Not, PhraseTest, Rule, Rulebase, Strategy, walk,
+)
+
+PRODUCTIONS_PER_RULESET = 40
+_SINK = {"all": [{"m": {"$ex": {"t": 1}}}, {"z": {"t": "__never__"}}]}
+_prefix_counter = itertools.count(1)
+_OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
+
+
+def _norm(v: Any) -> Any:
+    """Numbers are compared as floats: the engine compares '99' > 100 as text."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    return float(v)
+
+
+def _and(parts: list[dict]) -> dict:
+    return parts[0] if len(parts) == 1 else {"$and": parts}
+
+
+def _or_eq(attr: str, values) -> dict:
+    eqs = [{attr: _norm(v)} for v in values]
+    return eqs[0] if len(eqs) == 1 else {"$or": eqs}
+
+
+def _leaf(cond: Condition) -> tuple[dict, bool]:
+    """The alpha expression of a leaf test and whether it holds when a fact matches it
+    (False = it holds when *no* fact matches: negation as failure)."""
+    if isinstance(cond, PhraseTest):
+        return _and([{"t": "p"}, {"k": cond.id}]), True
+    if isinstance(cond, FactTest):
+        base = [{"t": "f"}, {"k": cond.fact}]
+        op, arg = cond.op, cond.operand
+        if op == "known":
+            return _and(base), bool(arg)
+        if op == "is":
+            return _and(base + [{"v": _norm(arg)}]), True
+        if op == "in":
+            return _and(base + [_or_eq("v", arg)]), True
+        if op == "is_not":
+            return _and(base + [{"$neq": {"v": _norm(arg)}}]), True
+        if op == "not_in":
+            return _and(base + [{"$neq": {"v": _norm(a)}} for a in arg]), True
+        if op == "between":
+            lo, hi = arg
+            return _and(base + [{"$gte": {"v": _norm(lo)}}, {"$lte": {"v": _norm(hi)}}]), True
+        return _and(base + [{_OPS[op]: {"v": _norm(arg)}}]), True
+    if isinstance(cond, ConclusionTest):
+        base = [{"t": "c"}, {"k": cond.typology}]
+        if cond.min_confidence is not None:
+            base.append({"$gte": {"cf": float(cond.min_confidence)}})
+        op, arg = cond.op, cond.operand
+        if op == "known":
+            return _and(base), bool(arg)
+        if op == "is":
+            return _and(base + [{"v": arg}]), True
+        if op == "in":
+            return _and(base + [_or_eq("v", arg)]), True
+        if op == "is_not":
+            return _and(base + [{"$neq": {"v": arg}}]), True
+        return _and(base + [{"$neq": {"v": a}} for a in arg]), True
+    raise TypeError(cond)  # pragma: no cover
+
+
+def _nnf(cond: Condition, negate: bool = False):
+    """Push `not` down to the leaves (De Morgan); durable only negates single facts."""
+    if isinstance(cond, Not):
+        return _nnf(cond.item, not negate)
+    if isinstance(cond, (All, Any_)):
+        kind = "all" if isinstance(cond, All) else "any"
+        if negate:
+            kind = "any" if kind == "all" else "all"
+        return (kind, [_nnf(c, negate) for c in cond.items])
+    expr, positive = _leaf(cond)
+    return ("leaf", expr, positive != negate)
+
+
+class _RuleBuilder:
+    def __init__(self, gate: dict):
+        self.n = 0
+        self.gate = gate
+
+    def alias(self, stem: str) -> str:
+        self.n += 1
+        return f"{stem}{self.n}"
+
+    def entries(self, node) -> list[dict]:
+        """Entries for an all-context."""
+        kind = node[0]
+        if kind == "leaf":
+            _, expr, positive = node
+            return [{self.alias("a") if positive else self.alias("n") + "$not": expr}]
+        if kind == "all":
+            return [e for child in node[1] for e in self.entries(child)]
+        return [{self.alias("x") + "$any": [self.any_member(c) for c in node[1]]}]
+
+    def any_member(self, node) -> dict:
+        if node[0] == "leaf" and node[2]:
+            return {self.alias("a"): node[1]}
+        # A negation directly under $any never fires in durable_rules, so every
+        # compound member gets a positive partner: the pass marker.
+        return {self.alias("y") + "$all": [{self.alias("g"): self.gate}] + self.entries(node)}
+
+
+def production(cond: Condition, level: int) -> dict:
+    gate = {"$and": [{"t": "L"}, {"n": level}]}
+    b = _RuleBuilder(gate)
+    return {"all": [{"g0": gate}] + b.entries(_nnf(cond))}
+
+
+@dataclass
+class PhraseMatcher:
+    """Finds which `said:` tests the customer's words satisfy, with the evidence."""
+
+    tests: list[PhraseTest]
+    _compiled: list[tuple[PhraseTest, list[re.Pattern]]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._compiled = [(t, [re.compile(r, re.IGNORECASE) for r in t.regexes]) for t in self.tests]
+
+    def match(self, utterances: list[str]) -> dict[str, tuple[int, str]]:
+        """phrase id -> (index of the utterance, the text that matched)."""
+        found: dict[str, tuple[int, str]] = {}
+        normed = [normalise_text(u) for u in utterances]
+        for test, regexes in self._compiled:
+            for i, text in enumerate(normed):
+                hit = next((k for k in test.keywords if k in text), None)
+                if hit is None:
+                    for rx in regexes:
+                        m = rx.search(text)
+                        if m:
+                            hit = m.group(0)
+                            break
+                if hit is not None:
+                    found[test.id] = (i, hit)
+                    break
+        return found
+
+
+class _QuietHost:
+    """Factory for a durable_rules Host that never starts its timer threads."""
+
+    _cls = None
+
+    @classmethod
+    def make(cls, definitions: dict):
+        if cls._cls is None:
+            from durable import engine as de
+
+            class Host(de.Host):
+                def _run(self) -> None:  # no background dispatch: we drive every action ourselves
+                    pass
+
+            cls._cls = Host
+        return cls._cls(definitions)
+
+
+@dataclass
+class CompiledRulebase:
+    rulebase: Rulebase
+    host: Any
+    ruleset_names: list[str]
+    productions: list[Rule | Strategy]
+    phrases: PhraseMatcher
+    max_level: int
+    lock: threading.Lock
+    on_fire: Callable[[int, dict], None] | None = None
+    closed: bool = False
+
+    def close(self) -> None:
+        """Free the C rulesets (the Python layer of durable_rules never does)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            import durable_rules_engine as dre
+        except ImportError:  # pragma: no cover
+            return
+        for name in self.ruleset_names:
+            try:
+                dre.delete_ruleset(self.host.get_ruleset(name)._handle)
+            except Exception:  # noqa: BLE001 - freeing is best effort at shutdown
+                pass
+
+    def __enter__(self) -> "CompiledRulebase":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
+    """Build durable_rules rulesets for `rb` on a private Host."""
+    productions: list[Rule | Strategy] = list(rb.rules) + list(rb.strategies)
+    prefix = f"zk{next(_prefix_counter)}_{rb.name.replace('.', '_')}"
+    definitions: dict[str, dict] = {}
+    names: list[str] = []
+    compiled_holder: list[CompiledRulebase] = []
+
+    def action_for(index: int):
+        # One positional argument only: durable_rules treats a 2-argument
+        # function as asynchronous. The index is bound by this closure.
+        def act(c):
+            compiled_holder[0].on_fire(index, c._m)
+        return act
+
+    for start in range(0, max(len(productions), 1), PRODUCTIONS_PER_RULESET):
+        name = f"{prefix}_{len(names)}"
+        rs: dict[str, dict] = {}
+        for i in range(start, min(start + PRODUCTIONS_PER_RULESET, len(productions))):
+            p = productions[i]
+            rule = production(p.when, p.level)
+            rule["run"] = action_for(i)
+            rs[f"p{i}"] = rule
+        rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))
+        definitions[name] = rs
+        names.append(name)
+    host = _QuietHost.make(definitions)
+    phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
+    max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
+    compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases), max_level,
+                                threading.Lock())
+    compiled_holder.append(compiled)
+    return compiled

@@ -1,0 +1,327 @@
+"""Forward-chaining inference inside durable_rules, and the explained result.
+
+The driver asserts a profile's facts into the compiled rulesets pass by pass
+(see compiler.py for why passes exist). Actions are cheap: they record which
+rule fired and on which facts. Evidence for a class is combined as MYCIN
+certainty factors when a typology's pass is complete, and the conclusion is
+asserted back into the engine as a fact, where rules and strategies of later
+passes match it.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from .compiler import CompiledRulebase
+from .errors import InferenceError
+from .loader import RESERVED_UTTERANCES, fact_refs
+from .model import (
+    ConclusionTest, Evidence, FactTest, Rule, Rulebase, SetFact, Source, Strategy, Text, Typology, Warn, walk,
+)
+from .profile import Profile
+
+_sid_counter = itertools.count(1)
+
+
+def combine(weights: list[float]) -> float:
+    """EMYCIN certainty factor of several pieces of evidence (negative = against).
+
+    Positive weights combine to MB = a + b(1-a) ..., negative ones to MD the
+    same way, and CF = (MB - MD) / (1 - min(MB, MD)). Order does not matter.
+    """
+    mb = md = 0.0
+    for w in weights:
+        if w > 0:
+            mb = mb + w * (1 - mb)
+        elif w < 0:
+            md = md + (-w) * (1 - md)
+    if mb >= 1.0 and md >= 1.0:
+        return 0.0
+    return (mb - md) / (1 - min(mb, md))
+
+
+@dataclass
+class Matched:
+    """One fact a rule matched: an answer, a derived fact, a phrase or a conclusion."""
+
+    kind: str  # fact | said | conclusion
+    id: str  # fact id, phrase id or typology id
+    value: Any = None
+    confidence: float | None = None
+    utterance: str | None = None
+    derived_by: str | None = None
+
+
+@dataclass
+class Because:
+    """One fired rule in a conclusion's trace."""
+
+    rule: Rule
+    cls: str
+    weight: float  # signed, after scaling by the confidence of its premises
+    facts: list[Matched]
+
+
+@dataclass
+class Conclusion:
+    typology: Typology
+    value: str | None
+    confidence: float
+    scores: list[tuple[str, float]]  # every class with evidence, best first
+    because: list[Because]
+    reason: str | None  # why value is None
+    missing: list[str]
+
+
+@dataclass
+class StrategyResult:
+    strategy: Strategy
+    confidence: float
+    facts: list[Matched]
+
+
+@dataclass
+class Derived:
+    fact: str
+    value: Any
+    rule: Rule
+    facts: list[Matched]
+
+
+@dataclass
+class Warning_:
+    text: Text
+    rule: Rule
+    facts: list[Matched]
+
+
+@dataclass
+class Result:
+    rulebase: Rulebase
+    profile: Profile
+    conclusions: dict[str, Conclusion]
+    strategies: list[StrategyResult]
+    derived: list[Derived]
+    warnings: list[Warning_]
+    missing: list[str]
+    fired: list[str]  # rule and strategy ids, in firing order
+
+
+@dataclass
+class _Run:
+    compiled: CompiledRulebase
+    sid: str
+    utterances: list[str]
+    phrase_hits: dict[str, tuple[int, str]]
+    conclusions: dict[str, Conclusion] = field(default_factory=dict)
+    fired: dict[int, list[Matched]] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)
+    evidence: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
+    pending: list[dict] = field(default_factory=list)
+    derived: list[Derived] = field(default_factory=list)
+    warnings: list[Warning_] = field(default_factory=list)
+    strategies: list[StrategyResult] = field(default_factory=list)
+    error: str | None = None
+
+    def on_fire(self, index: int, message: Any) -> None:
+        # Runs inside a durable_rules action. durable_rules would swallow an
+        # exception into the state; we keep it and raise it to the caller.
+        try:
+            self._fire(index, message)
+        except Exception as e:  # noqa: BLE001
+            p = self.compiled.productions[index] if 0 <= index < len(self.compiled.productions) else None
+            self.error = f"{type(e).__name__} in the action of {getattr(p, 'id', index)}: {e}"
+
+    def _fire(self, index: int, message: Any) -> None:
+        if index < 0:
+            raise RuntimeError("the sink rule fired")
+        if index in self.fired:  # a rule counts once however many ways it matches
+            return
+        matched = self._matched(message)
+        self.fired[index] = matched
+        self.order.append(index)
+        p = self.compiled.productions[index]
+        factor = min((m.confidence for m in matched if m.kind == "conclusion" and m.confidence is not None),
+                     default=1.0)
+        if isinstance(p, Strategy):
+            self.strategies.append(StrategyResult(p, factor, matched))
+            return
+        for e in p.then:
+            if isinstance(e, Evidence):
+                self.evidence.setdefault(e.typology, []).append((index, e.cls, e.weight * factor))
+            elif isinstance(e, SetFact):
+                self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
+                self.derived.append(Derived(e.fact, e.value, p, matched))
+            elif isinstance(e, Warn):
+                self.warnings.append(Warning_(e.text, p, matched))
+
+    def _matched(self, message: Any) -> list[Matched]:
+        out: list[Matched] = []
+
+        def visit(x: Any) -> None:
+            if isinstance(x, dict):
+                t = x.get("t")
+                if isinstance(t, str) and "sid" in x:
+                    if t == "f":
+                        out.append(Matched("fact", x["k"], x.get("v"), derived_by=x.get("r")))
+                    elif t == "p":
+                        i, hit = self.phrase_hits.get(x["k"], (0, ""))
+                        out.append(Matched("said", x["k"], hit, utterance=self.utterances[i] if self.utterances else ""))
+                    elif t == "c":
+                        out.append(Matched("conclusion", x["k"], x.get("v"), confidence=x.get("cf")))
+                    return
+                for v in x.values():
+                    visit(v)
+            elif isinstance(x, list):
+                for v in x:
+                    visit(v)
+
+        visit(message)
+        seen, unique = set(), []
+        for m in out:
+            key = (m.kind, m.id, repr(m.value))
+            if key not in seen:
+                seen.add(key)
+                unique.append(m)
+        return unique
+
+
+def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
+    out = []
+    for fid, value in profile.facts.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                v = float(v)
+            out.append({"sid": sid, "t": "f", "k": fid, "v": v})
+    return out
+
+
+def _assert(compiled: CompiledRulebase, run: _Run, facts: list[dict]) -> None:
+    host = compiled.host
+    for name in compiled.ruleset_names:
+        try:
+            state = host.assert_facts(name, facts)
+        except Exception as e:  # durable's own exceptions carry .message
+            raise InferenceError(f"the rule engine rejected facts: {getattr(e, 'message', e)}") from e
+        if run.error:
+            raise InferenceError(run.error)
+        if isinstance(state, dict) and state.get("exception"):
+            raise InferenceError(f"rule action failed: {state['exception']}")
+
+
+def _conclude(run: _Run, typ: Typology) -> Conclusion:
+    prods = run.compiled.productions
+    per_class: dict[str, list[float]] = {}
+    because: list[Because] = []
+    for index, cls, w in run.evidence.get(typ.id, []):
+        per_class.setdefault(cls, []).append(w)
+        because.append(Because(prods[index], cls, w, run.fired[index]))
+    order = list(typ.classes)
+    scores = sorted(((c, combine(ws)) for c, ws in per_class.items()),
+                    key=lambda cs: (-cs[1], order.index(cs[0])))
+    value, conf, reason = None, 0.0, None
+    if not scores or scores[0][1] < typ.threshold:
+        reason = "insufficient evidence"
+    elif len(scores) > 1 and abs(scores[0][1] - scores[1][1]) < 1e-9:
+        reason = f"ambiguous: {scores[0][0]} and {scores[1][0]} are equally supported"
+    else:
+        value, conf = scores[0][0], scores[0][1]
+    because.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
+    return Conclusion(typ, value, round(conf, 4), [(c, round(s, 4)) for c, s in scores], because, reason, [])
+
+
+def _missing(rb: Rulebase, profile: Profile, fired_ids: set[str], derived: set[str]) -> tuple[dict, list]:
+    """Unknown facts that unfired rules test, per typology and overall, most useful first."""
+    known = {f for f in rb.facts if profile.known(f)} | derived
+    uses: dict[str, int] = {}
+    per_typ: dict[str, list[str]] = {}
+    setters: dict[str, list[Rule]] = {}
+    for r in rb.rules:
+        for e in r.then:
+            if isinstance(e, SetFact):
+                setters.setdefault(e.fact, []).append(r)
+
+    def rule_missing(r: Rule, seen: set) -> list[str]:
+        out = [f for f in fact_refs(r.when) if f not in known and f in rb.facts]
+        for c in walk(r.when):
+            if isinstance(c, FactTest) and c.fact in setters and c.fact not in known:
+                for s in setters[c.fact]:
+                    if s.id not in fired_ids and s.id not in seen:
+                        seen.add(s.id)
+                        out += rule_missing(s, seen)
+            elif isinstance(c, ConclusionTest) and ("t", c.typology) not in seen:
+                seen.add(("t", c.typology))
+                for s in rb.rules_for(c.typology):
+                    if s.id not in fired_ids and s.id not in seen:
+                        seen.add(s.id)
+                        out += rule_missing(s, seen)
+        return out
+
+    for typ in rb.typologies.values():
+        counts: dict[str, int] = {}
+        for r in rb.rules_for(typ.id):
+            if r.id in fired_ids:
+                continue
+            for f in dict.fromkeys(rule_missing(r, {r.id})):
+                counts[f] = counts.get(f, 0) + 1
+                uses[f] = uses.get(f, 0) + 1
+        cat = list(rb.facts)
+        per_typ[typ.id] = sorted(counts, key=lambda f: (-counts[f], cat.index(f)))
+    cat = list(rb.facts)
+    overall = sorted(uses, key=lambda f: (-uses[f], cat.index(f)))
+    return per_typ, overall
+
+
+def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
+    """Run the rulebase on one profile and explain every conclusion."""
+    if compiled.closed:
+        raise InferenceError("this compiled rulebase has been closed")
+    rb = compiled.rulebase
+    with compiled.lock:  # durable_rules is not thread safe
+        sid = str(next(_sid_counter))
+        hits = compiled.phrases.match(profile.utterances) if profile.utterances else {}
+        run = _Run(compiled, sid, profile.utterances, hits)
+        compiled.on_fire = run.on_fire
+        try:
+            batch = _fact_dicts(profile, sid) + [{"sid": sid, "t": "p", "k": pid} for pid in hits]
+            for level in range(compiled.max_level + 2):
+                for typ in rb.typologies.values():
+                    if typ.level == level:
+                        c = _conclude(run, typ)
+                        run.conclusions[typ.id] = c
+                        if c.value is not None:
+                            batch.append({"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence})
+                if level > compiled.max_level:
+                    break
+                batch += run.pending
+                run.pending = []
+                # The pass marker goes last: negation is only judged once every
+                # fact of this pass is in.
+                _assert(compiled, run, batch + [{"sid": sid, "t": "L", "n": level}])
+                batch = []
+        finally:
+            compiled.on_fire = None
+            for name in compiled.ruleset_names:
+                try:
+                    compiled.host.delete_state(name, sid)
+                except Exception:  # noqa: BLE001 - the state may not exist when assert failed early
+                    pass
+    prods = compiled.productions
+    fired_ids = {prods[i].id for i in run.order}
+    derived_ids = {d.fact for d in run.derived}
+    per_typ, overall = _missing(rb, profile, fired_ids, derived_ids)
+    for tid, c in run.conclusions.items():
+        c.missing = per_typ.get(tid, [])
+    conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}
+    run.strategies.sort(key=lambda s: (s.strategy.level, -s.confidence, [x.id for x in rb.strategies].index(s.strategy.id)))
+    return Result(rb, profile, conclusions, run.strategies, run.derived, run.warnings, overall,
+                  [prods[i].id for i in run.order])
+
+
+def source_json(s: Source) -> dict:
+    return s.to_json()
+
+
+__all__ = ["infer", "combine", "Result", "Conclusion", "Because", "Matched", "StrategyResult", "RESERVED_UTTERANCES"]

@@ -1,0 +1,257 @@
+"""The validated rulebase: what the loader produces and everything else reads.
+
+These are plain, immutable-by-convention data classes. Positions are kept so
+later stages (lint, tests, docs) can point back into the YAML.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+from .yamlpos import Pos
+
+LANGS = ("zh", "en")
+
+
+@dataclass(frozen=True)
+class Text:
+    zh: str
+    en: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+    def to_json(self) -> dict:
+        return {"zh": self.zh, "en": self.en}
+
+
+@dataclass(frozen=True)
+class Source:
+    seed: str
+    section: str
+    title: str  # the section heading as it stands in the seed
+    file: str
+    pos: Pos | None = None
+
+    def to_json(self) -> dict:
+        return {"seed": self.seed, "section": self.section, "title": self.title, "file": self.file}
+
+    def __str__(self) -> str:
+        return f"{self.seed} · {self.title}"
+
+
+@dataclass(frozen=True)
+class SeedSection:
+    id: str
+    title: str
+    anchor: str
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Seed:
+    id: str
+    file: str
+    title: Text
+    sections: dict[str, SeedSection]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Value:
+    id: str
+    label: Text
+
+
+FACT_TYPES = ("enum", "bool", "number", "text", "list")
+
+
+@dataclass
+class FactDef:
+    id: str
+    type: str
+    label: Text
+    question: Text
+    help: Text | None
+    values: dict[str, Value]  # enum / list with values
+    min: float | None
+    max: float | None
+    unit: Text | None
+    pos: Pos
+
+    @property
+    def free_list(self) -> bool:
+        return self.type == "list" and not self.values
+
+    def label_of(self, value: Any, lang: str) -> str:
+        if isinstance(value, bool):
+            return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+        v = self.values.get(value) if isinstance(value, str) else None
+        if v:
+            return v.label.get(lang)
+        if self.type == "number" and isinstance(value, float) and value.is_integer():
+            value = int(value)
+        unit = f" {self.unit.get(lang)}" if self.unit else ""
+        return f"{value}{unit}"
+
+
+# --- conditions ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FactTest:
+    """A comparison on one fact. op: is, in, is_not, not_in, gt, gte, lt, lte, between, known."""
+
+    fact: str
+    op: str
+    operand: Any
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class ConclusionTest:
+    """A test on a typology's conclusion. op: is, in, is_not, not_in, known."""
+
+    typology: str
+    op: str
+    operand: Any
+    min_confidence: float | None
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class PhraseTest:
+    """What the customer said contains a keyword or matches a pattern."""
+
+    id: str  # unique per rulebase, e.g. "objection.budget_words#0"
+    keywords: tuple[str, ...]  # normalised (NFKC, casefold)
+    regexes: tuple[str, ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class All:
+    items: tuple["Condition", ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Any_:
+    items: tuple["Condition", ...]
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Not:
+    item: "Condition"
+    pos: Pos
+
+
+Condition = Union[FactTest, ConclusionTest, PhraseTest, All, Any_, Not]
+
+
+def walk(cond: Condition):
+    """Every node of a condition tree, depth first."""
+    yield cond
+    if isinstance(cond, (All, Any_)):
+        for c in cond.items:
+            yield from walk(c)
+    elif isinstance(cond, Not):
+        yield from walk(cond.item)
+
+
+# --- effects ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Evidence:
+    typology: str
+    cls: str
+    weight: float  # negative = counter-evidence
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class SetFact:
+    fact: str
+    value: Any
+    pos: Pos
+
+
+@dataclass(frozen=True)
+class Warn:
+    text: Text
+    pos: Pos
+
+
+Effect = Union[Evidence, SetFact, Warn]
+
+
+@dataclass
+class Rule:
+    id: str
+    when: Condition
+    then: tuple[Effect, ...]
+    rationale: Text
+    source: Source
+    typology: str  # the file's typology
+    pos: Pos
+    level: int = 0  # set by the loader's stratification
+
+
+@dataclass
+class Strategy:
+    id: str
+    typology: str
+    classes: tuple[tuple[str, str], ...]  # (typology, class) pairs that must all hold
+    when: Condition
+    advice: dict[str, Text]  # stage id -> text; "" = for every stage
+    source: Source
+    pos: Pos
+    level: int = 0
+
+
+@dataclass
+class ClassDef:
+    id: str
+    label: Text
+    description: Text | None
+    pos: Pos
+
+
+@dataclass
+class Typology:
+    id: str
+    label: Text
+    description: Text | None
+    classes: dict[str, ClassDef]
+    threshold: float
+    source: Source | None
+    file: str
+    pos: Pos
+    level: int = 0  # its conclusion is final once passes < level are done
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    label: Text
+
+
+@dataclass
+class Rulebase:
+    name: str
+    version: str
+    title: Text
+    threshold: float
+    stages: dict[str, Stage]
+    seeds: dict[str, Seed]
+    facts: dict[str, FactDef]
+    typologies: dict[str, Typology]
+    rules: list[Rule]
+    strategies: list[Strategy]
+    root: str
+    sha256: str
+    files: list[str] = field(default_factory=list)
+
+    def rules_for(self, typology: str) -> list[Rule]:
+        return [r for r in self.rules
+                if any(isinstance(e, Evidence) and e.typology == typology for e in r.then)]

@@ -1,0 +1,141 @@
+import itertools
+import random
+
+import pytest
+
+from conftest import classify
+from engine.compiler import compile_rulebase
+from engine.errors import InferenceError
+from engine.inference import combine, infer
+from engine.loader import load_rulebase
+from engine.profile import profile_from_dict
+
+
+def test_cf_combination_mycin():
+    assert combine([0.6]) == pytest.approx(0.6)
+    assert combine([0.6, 0.5]) == pytest.approx(0.6 + 0.5 * 0.4)
+    assert combine([0.6, -0.2]) == pytest.approx((0.6 - 0.2) / (1 - 0.2))
+    assert combine([-0.5, -0.5]) == pytest.approx(-0.75)
+    assert combine([1.0, -1.0]) == 0.0
+    assert combine([]) == 0.0
+
+
+def test_cf_combination_is_order_independent_and_bounded():
+    rng = random.Random(7)
+    for _ in range(200):
+        ws = [rng.choice([-1, 1]) * rng.uniform(0.01, 1) for _ in range(rng.randint(1, 6))]
+        values = {round(combine(list(p)), 12) for p in itertools.permutations(ws)}
+        assert len(values) == 1
+        assert -1 <= values.pop() <= 1
+
+
+def test_empty_profile_lists_every_typology(mini_compiled):
+    r = classify(mini_compiled, {})
+    assert set(r.conclusions) == {"social_style", "social_style2"}
+    c = r.conclusions["social_style2"]
+    assert c.value is None and c.reason == "insufficient evidence"
+    assert "pace" in r.missing
+
+
+def test_chaining_evidence_to_class_to_rule_to_strategy(mini_compiled):
+    # layer 0: pace=fast -> tiger; layer 1: tiger -> big (weight scaled by tiger's confidence);
+    # strategy for tiger fires only after tiger is concluded.
+    r = classify(mini_compiled, {"facts": {"pace": "fast", "guard": True}})
+    tiger = r.conclusions["social_style"]
+    assert (tiger.value, tiger.confidence) == ("tiger", 0.6)
+    big = r.conclusions["social_style2"]
+    assert big.value == "big" and big.confidence == pytest.approx(0.9 * 0.6)
+    (b,) = big.because
+    assert b.rule.id == "t.big"
+    assert [(m.kind, m.id, m.value, m.confidence) for m in b.facts] == [("conclusion", "social_style", "tiger", 0.6)]
+    assert [s.strategy.id for s in r.strategies] == ["s.tiger.play"]
+    assert r.fired.index("s.fast") < r.fired.index("t.big")
+
+
+def test_derived_fact_chains_and_is_explained(mini_compiled):
+    r = classify(mini_compiled, {"facts": {"pace": "fast", "guard": True}, "utterances": ["最多再降 30% 吧"]})
+    assert [(d.fact, d.value, d.rule.id) for d in r.derived] == [("rich", True, "s.budget")]
+    said = r.derived[0].facts[0]
+    assert said.kind == "said" and said.value == "降 30%" and said.utterance == "最多再降 30% 吧"
+    assert "s.rich_tiger" in r.fired
+    big = r.conclusions["social_style2"]
+    assert big.confidence == pytest.approx(combine([0.9 * 0.6, 0.5 * 0.6]))
+
+
+def test_negation_waits_for_complete_information(mini_compiled):
+    # s.notguard holds when guard is not known to be true; asserting guard=true must block it
+    assert "s.notguard" in classify(mini_compiled, {"facts": {"pace": "fast"}}).fired
+    assert "s.notguard" not in classify(mini_compiled, {"facts": {"pace": "fast", "guard": True}}).fired
+
+
+def test_rule_counts_once_however_many_ways_it_matches(mini_compiled):
+    # s.budget is an `any`: both the number and the phrase match, evidence must not double
+    r = classify(mini_compiled, {"facts": {"budget": 500}, "utterances": ["降30%"]})
+    assert r.fired.count("s.budget") == 1 and len(r.derived) == 1
+
+
+def test_counter_evidence_and_threshold(mini_compiled):
+    r = classify(mini_compiled, {})
+    c = r.conclusions["social_style"]
+    assert c.scores == [("tiger", 0.3), ("owl", -0.2)]
+    assert c.value == "tiger"  # 0.3 reaches the default threshold 0.3
+
+
+def test_action_errors_reach_the_caller_and_state_is_deleted(mini_rb, monkeypatch):
+    import engine.inference as inf
+
+    _real_fire = inf._Run._fire
+    compiled = compile_rulebase(mini_rb)
+    try:
+        def boom(self, index, message):
+            raise ValueError("boom")
+
+        monkeypatch.setattr(inf, "_sid_counter", itertools.count(5000))
+        monkeypatch.setattr(inf._Run, "_fire", boom)
+        with pytest.raises(InferenceError, match="boom"):
+            infer(compiled, profile_from_dict({"facts": {"pace": "fast"}}, mini_rb))
+        monkeypatch.setattr(inf._Run, "_fire", _real_fire)
+        r = infer(compiled, profile_from_dict({"facts": {"pace": "fast"}}, mini_rb))
+        assert r.conclusions["social_style"].value == "tiger"
+        for name in compiled.ruleset_names:  # no state left behind, after failure or success
+            for sid in ("5000", "5001"):
+                with pytest.raises(Exception, match="309"):
+                    compiled.host.get_ruleset(name).get_facts(sid)
+    finally:
+        compiled.close()
+
+
+def test_many_profiles_do_not_exhaust_sids(mini_compiled):
+    # durable_rules allows 1024 live sids per ruleset; each run deletes its own
+    for i in range(1100):
+        r = classify(mini_compiled, {"facts": {"pace": "fast" if i % 2 else "slow"}})
+    assert r.conclusions["social_style"].value in ("tiger", None)
+
+
+def test_several_rulebases_and_reloads_in_one_process(mini_rb):
+    a = compile_rulebase(mini_rb)
+    b = compile_rulebase(load_rulebase(mini_rb.root))
+    try:
+        for c in (a, b):
+            assert classify(c, {"facts": {"pace": "fast"}}).conclusions["social_style"].value == "tiger"
+    finally:
+        a.close()
+        b.close()
+    with pytest.raises(InferenceError):
+        classify(a, {})
+
+
+def test_more_rules_on_one_fact_than_one_ruleset_may_hold(mini_copy):
+    rules = "\n".join(f"""  - id: s.many{i}
+    when: {{fact: pace, is: fast}}
+    then: [{{class: owl, weight: 0.01}}]
+    rationale: {{zh: 多, en: many}}
+    source: {{seed: "001", section: topk}}""" for i in range(150))
+    p = mini_copy / "typologies" / "s.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("rules:\n", "rules:\n" + rules + "\n", 1), encoding="utf-8")
+    rb = load_rulebase(mini_copy)
+    with compile_rulebase(rb) as c:
+        assert len(c.ruleset_names) > 1
+        r = classify(c, {"facts": {"pace": "fast"}})
+        assert sum(1 for f in r.fired if f.startswith("s.many")) == 150
+        assert dict(r.conclusions["social_style"].scores)["owl"] == pytest.approx(combine([0.01] * 150 + [-0.2]), abs=1e-4)

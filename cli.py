@@ -85,5 +85,113 @@ def facts(as_json: bool, lang: str, rulebase: Path | None, output: str | None) -
     _run(cmd.run, _rb(rulebase), as_json, lang, output)
 
 
+# --- trainer toolchain ---------------------------------------------------------
+
+@main.group()
+def rules() -> None:
+    """Tools for the people who write the rulebase: check, test, doc, schema."""
+
+
+def _dir_argument(f):
+    return click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))(f)
+
+
+@rules.command("check")
+@_dir_argument
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
+def rules_check(directory: Path | None, fmt: str, strict: bool) -> None:
+    """Validate and analyse a rulebase: every finding as file:line:col, all at once."""
+    from engine.commands import rules_check as cmd
+
+    _run(cmd.run, _rb(directory), fmt, strict)
+
+
+@rules.command("test")
+@_dir_argument
+@click.option("--coverage", "show_coverage", is_flag=True, help="List the rules no case exercises.")
+@click.option("-k", "keyword", default=None, help="Only cases whose name contains this text.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("-v", "--verbose", is_flag=True, help="Show passing cases too.")
+def rules_test(directory: Path | None, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool) -> None:
+    """Run the rulebase's golden cases (tests/*.yaml) and report rule coverage."""
+    from engine.commands import rules_test as cmd
+
+    _run(cmd.run, _rb(directory), show_coverage, keyword, fmt, verbose)
+
+
+@rules.command("doc")
+@_dir_argument
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="html", show_default=True)
+def rules_doc(directory: Path | None, output: str | None, lang: str, fmt: str) -> None:
+    """Generate the sales playbook a trainer hands to new reps."""
+    from engine.commands import rules_doc as cmd
+
+    _run(cmd.run, _rb(directory), output, lang, fmt)
+
+
+@rules.command("schema")
+@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+def rules_schema(output: str | None) -> None:
+    """Print the JSON Schema of the rule files, for editor autocomplete."""
+    from engine.commands import rules_schema as cmd
+
+    _run(cmd.run, output)
+
+
+# --- reps: the questionnaire ------------------------------------------------------
+
+@main.command()
+@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@click.option("--goal", "goals", multiple=True, help="Typology to settle (repeatable; default: all).")
+@click.option("--answers", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Scripted answers (YAML, keyed by fact id): runs without a terminal.")
+@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the session here after every answer.")
+@click.option("--resume", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Continue a saved session.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Format of the final report.")
+@click.option("-o", "--output", default=None, help="Write the final report to this file.")
+@_rulebase_option
+def ask(lang: str, goals: tuple[str, ...], answers: Path | None, save: Path | None, resume: Path | None, fmt: str,
+        output: str | None, rulebase: Path | None) -> None:
+    """Interactive questionnaire: asks only what can still change the outcome."""
+    from engine.commands import ask as cmd
+
+    _run(cmd.run, lang=lang, goals=list(goals), answers=answers, save=save, resume=resume, fmt=fmt,
+         output=output, rulebase=_rb(rulebase))
+
+
+# --- sales ops: batch -----------------------------------------------------------------
+
+@main.command()
+@click.argument("input_path", metavar="INPUT")
+@click.option("-o", "--output", default=None, help="Output file (default: stdout); format by extension.")
+@click.option("--map", "mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="Column mapping YAML (column -> fact id, value translation).")
+@click.option("--rejects", default=None, help="Where rows that cannot be classified go (same format as input).")
+@click.option("--max-errors", type=click.IntRange(min=0), default=None, help="Stop after this many rejected rows.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint.")
+@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@click.option("--columns", default=None, help="Comma-separated result columns to write (default: all).")
+@click.option("--input-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None)
+@click.option("--output-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None)
+@click.option("--encoding", default=None, help="Input text encoding (default: detect UTF-8 / UTF-8-BOM / GB18030).")
+@click.option("--explain-map", is_flag=True, help="Show which columns map to which facts, then stop.")
+@_rulebase_option
+def batch(input_path: str, output: str | None, mapping: Path | None, rejects: str | None, max_errors: int | None,
+          workers: int, resume: bool, lang: str, columns: str | None, input_format: str | None,
+          output_format: str | None, encoding: str | None, explain_map: bool, rulebase: Path | None) -> None:
+    """Classify every row of a prospect list (CSV, XLSX, JSONL); no row is ever lost."""
+    from engine.commands import batch as cmd
+
+    _run(cmd.run, input_path=input_path, output=output, mapping=mapping, rejects=rejects, max_errors=max_errors,
+         workers=workers, resume=resume, lang=lang, columns=columns, input_format=input_format,
+         output_format=output_format, encoding=encoding, explain_map=explain_map, rulebase=_rb(rulebase))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -68,6 +68,8 @@ def _leaf(cond: Condition) -> tuple[dict, bool]:
         op, arg = cond.op, cond.operand
         if op == "known":
             return _and(base), bool(arg)
+        if op == "answered":  # input facts carry a=1, derived ones do not
+            return _and(base + [{"a": 1}]), bool(arg)
         if op == "is":
             return _and(base + [{"v": _norm(arg)}]), True
         if op == "in":
@@ -227,7 +229,7 @@ class CompiledRulebase:
 def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
     """Build durable_rules rulesets for `rb` on a private Host."""
     productions: list[Rule | Strategy] = list(rb.rules) + list(rb.strategies)
-    prefix = f"zk{next(_prefix_counter)}_{rb.name.replace('.', '_')}"
+    prefix = f"zk{next(_prefix_counter)}_" + "".join(ch if ch.isalnum() else "_" for ch in rb.name)
     definitions: dict[str, dict] = {}
     names: list[str] = []
     compiled_holder: list[CompiledRulebase] = []

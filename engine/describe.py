@@ -6,9 +6,11 @@ from typing import Any
 from .model import All, Any_, ConclusionTest, Condition, FactTest, Not, PhraseTest, Rulebase
 
 _WORDS = {
-    "zh": {"and": " 且 ", "or": " 或 ", "not": "并非", "known": "已知", "unknown": "未知", "said": "客户说过",
+    "zh": {"and": " 且 ", "or": " 或 ", "not": "并非", "known": "已知", "unknown": "未知", "answered": "已回答",
+           "unanswered": "未回答", "said": "客户说过",
            "or_words": "或", "at_least": "置信度≥", "is_not": "≠", "in": "属于", "not_in": "不属于", "between": "介于"},
     "en": {"and": " and ", "or": " or ", "not": "not ", "known": "is known", "unknown": "is unknown",
+           "answered": "was answered", "unanswered": "was not answered",
            "said": "the customer said", "or_words": "or", "at_least": "confidence ≥", "is_not": "≠", "in": "is one of",
            "not_in": "is none of", "between": "between"},
 }
@@ -54,6 +56,8 @@ def describe(cond: Condition, rb: Rulebase, lang: str, top: bool = True) -> str:
         op, arg = cond.op, cond.operand
         if op == "known":
             return f"{name} {w['known'] if arg else w['unknown']}"
+        if op == "answered":
+            return f"{name} {w['answered'] if arg else w['unanswered']}"
         if op == "is":
             return f"{name} = {f.label_of(arg, lang)}"
         if op == "is_not":

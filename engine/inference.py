@@ -107,6 +107,14 @@ class Result:
     missing: list[str]
     fired: list[str]  # rule and strategy ids, in firing order
 
+    @property
+    def next_best_action(self) -> StrategyResult | None:
+        """The most specific fired strategy that states a one-line action (priority, then chaining depth)."""
+        best = [s for s in self.strategies if s.strategy.summary is not None]
+        if not best:
+            return None
+        return max(best, key=lambda s: (s.strategy.priority, s.strategy.level, s.confidence))
+
 
 @dataclass
 class _Run:
@@ -194,7 +202,9 @@ def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
         for v in values:
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 v = float(v)
-            out.append({"sid": sid, "t": "f", "k": fid, "v": v})
+            out.append({"sid": sid, "t": "f", "k": fid, "v": v, "a": 1})
+    if profile.utterances:  # lets `{fact: utterances, known: true}` work; phrases are matched separately
+        out.append({"sid": sid, "t": "f", "k": RESERVED_UTTERANCES, "v": len(profile.utterances), "a": 1})
     return out
 
 

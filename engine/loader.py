@@ -27,7 +27,7 @@ FACT_OPS = {
     "is": "is", "is_not": "is_not", "in": "in", "not_in": "not_in",
     ">": "gt", ">=": "gte", "<": "lt", "<=": "lte",
     "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte",
-    "between": "between", "known": "known",
+    "between": "between", "known": "known", "answered": "answered",
 }
 TYPOLOGY_OPS = ("is", "is_not", "in", "not_in", "known")
 RESERVED_UTTERANCES = "utterances"
@@ -187,7 +187,7 @@ class _Loader(_Checker):
                          optional=("threshold", "description"))
         if m is None:
             return name, version, title, threshold
-        name = self.ident(m.get("name"), "name") or name
+        name = self.string(m.get("name"), "name") or name
         version = self.string(m.get("version"), "version") or version
         title = self.text(m.get("title"), "title") or title
         if "threshold" in m:
@@ -527,7 +527,7 @@ class _Loader(_Checker):
         for k in ops:
             if k not in FACT_OPS:
                 self.err(v[k].key_pos or v[k].pos, f"unknown comparison {k!r}{did_you_mean(k, FACT_OPS)}; "
-                         "use is, is_not, in, not_in, >, >=, <, <=, between or known", "unknown-key")
+                         "use is, is_not, in, not_in, >, >=, <, <=, between, known or answered", "unknown-key")
                 return None
         if len(ops) != 1:
             self.err(loc.pos, "a fact condition needs exactly one comparison (is, in, >=, between, known, ...)"
@@ -539,11 +539,11 @@ class _Loader(_Checker):
         arg = v[ops[0]]
         if f is None:
             return None
-        if op == "known":
+        if op in ("known", "answered"):
             if not isinstance(arg.value, bool):
-                self.err(arg.pos, "`known` takes true or false", "bad-value")
+                self.err(arg.pos, f"`{op}` takes true or false", "bad-value")
                 return None
-            return FactTest(f.id, "known", arg.value, loc.pos)
+            return FactTest(f.id, op, arg.value, loc.pos)
         if op in ("gt", "gte", "lt", "lte", "between") and f.type != "number":
             self.err(arg.key_pos or arg.pos, f"`{ops[0]}` compares numbers, but fact {f.id} is {f.type}; "
                      "use is or in", "bad-condition")
@@ -552,7 +552,7 @@ class _Loader(_Checker):
             self.err(arg.key_pos or arg.pos, f"fact {f.id} is a list: `{ops[0]}` is ambiguous there; "
                      f"write `not: {{fact: {f.id}, {'is' if op == 'is_not' else 'in'}: ...}}`", "bad-condition")
             return None
-        if f.id == RESERVED_UTTERANCES and op != "known":
+        if f.id == RESERVED_UTTERANCES and op not in ("known", "answered"):
             self.err(loc.pos, "test what the customer said with `said:`, not with a fact comparison",
                      "bad-condition")
             return None
@@ -669,7 +669,8 @@ class _Loader(_Checker):
         return PhraseTest(pid, tuple(keywords), tuple(regexes), loc.pos)
 
     def strategy(self, item: Located, typ: Typology, seen: dict[str, Pos]) -> None:
-        sm = self.mapping(item, "strategy", required=("id", "advice", "source"), optional=("for", "when"))
+        sm = self.mapping(item, "strategy", required=("id", "advice", "source"),
+                          optional=("for", "when", "summary", "priority"))
         if sm is None:
             return
         sid = self.ident(sm.get("id"), "strategy id")
@@ -702,10 +703,20 @@ class _Loader(_Checker):
                 conds.append(w)
         advice = self.advice(sm.get("advice"))
         source = self.source(sm.get("source"), "strategy")
+        summary = self.text(sm.get("summary"), "summary")
+        priority = 0
+        if "priority" in sm:
+            pv = sm["priority"].value
+            if isinstance(pv, bool) or not isinstance(pv, int) or not 0 <= pv <= 100:
+                self.err(sm["priority"].pos, "priority is a whole number from 0 to 100 (higher wins the next "
+                                             "best action)", "bad-value")
+            else:
+                priority = pv
         if not ok or sid is None or advice is None or source is None or not conds:
             return
         when = conds[0] if len(conds) == 1 else All(tuple(conds), item.pos)
-        self.strategies.append(Strategy(sid, typ.id, tuple(pairs), when, advice, source, item.pos))
+        self.strategies.append(Strategy(sid, typ.id, tuple(pairs), when, advice, source, item.pos,
+                                        summary=summary, priority=priority))
 
     def advice(self, loc: Located | None) -> dict[str, Text] | None:
         if loc is None:
@@ -792,7 +803,8 @@ def _stratify(rb_rules: list[Rule], strategies: list[Strategy], typologies: dict
         for c in walk(cond):
             if isinstance(c, ConclusionTest):
                 level = max(level, node_level(("typology", c.typology)))
-            elif isinstance(c, FactTest) and c.fact in setters:
+            elif isinstance(c, FactTest) and c.fact in setters and c.op != "answered":
+                # `answered` looks only at the rep's input, so it need not wait for derivations
                 level = max(level, node_level(("fact", c.fact)))
         return level
 
@@ -811,11 +823,24 @@ def _stratify(rb_rules: list[Rule], strategies: list[Strategy], typologies: dict
 
 def load_rulebase(root: str | Path) -> Rulebase:
     """Load and validate the rulebase in directory `root`; raise RulebaseError on any problem."""
+    rb, problems = check_rulebase(root)
+    if problems or rb is None:
+        raise RulebaseError(problems)
+    return rb
+
+
+def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
+    """Every problem of the rulebase, and the model of whatever parts are valid.
+
+    For analysis tools (`zhike rules check`) that want to report further
+    findings even when some rules are broken. Never use the returned model
+    for inference when problems is non-empty: that is what load_rulebase is for.
+    """
     root = Path(root)
     ld = _Loader(root)
     if not root.is_dir():
-        raise RulebaseError([Problem(Pos(display_path(root), 1, 1),
-                                     "rulebase directory not found; pass --rulebase DIR", "io")])
+        return None, [Problem(Pos(display_path(root), 1, 1), "rulebase directory not found; pass --rulebase DIR",
+                              "io")]
     manifest_path = root / "rulebase.yaml"
     if not manifest_path.exists():
         ld.err(Pos(display_path(manifest_path), 1, 1), "rulebase.yaml is missing: every rulebase needs one",
@@ -853,11 +878,10 @@ def load_rulebase(root: str | Path) -> Rulebase:
         ld.err(Pos(display_path(root / "typologies"), 1, 1), "no typologies found in typologies/*.yaml",
                "missing-file")
     _stratify(ld.rules, ld.strategies, ld.typologies, ld)
-    if ld.problems:
-        raise RulebaseError(ld.problems)
     return Rulebase(name=name, version=version, title=title, threshold=threshold, stages=ld.stages,
                     seeds=ld.seeds, facts=ld.facts, typologies=ld.typologies, rules=ld.rules,
-                    strategies=ld.strategies, root=str(root), sha256=ld.hash.hexdigest(), files=ld.files)
+                    strategies=ld.strategies, root=str(root), sha256=ld.hash.hexdigest(),
+                    files=ld.files), sorted(ld.problems, key=Problem.sort_key)
 
 
 def fact_refs(cond: Condition) -> list[str]:

@@ -206,6 +206,8 @@ class Strategy:
     advice: dict[str, Text]  # stage id -> text; "" = for every stage
     source: Source
     pos: Pos
+    summary: Text | None = None  # one line: the action, for the next best action and batch output
+    priority: int = 0  # higher = more specific; the highest fired strategy with a summary is the next best action
     level: int = 0
 
 

@@ -104,7 +104,10 @@ def to_json(result: Result, lang: str = "zh") -> dict[str, Any]:
             "advice": {(k or "general"): v.get(lang) for k, v in st.advice.items()},
             "because": [_matched_json(m, result, lang) for m in s.facts],
             "source": st.source.to_json(),
+            "summary": st.summary.get(lang) if st.summary else None,
+            "priority": st.priority,
         })
+    nba = result.next_best_action
     return {
         "zhike": __version__,
         "lang": lang,
@@ -113,6 +116,8 @@ def to_json(result: Result, lang: str = "zh") -> dict[str, Any]:
                     "utterances": result.profile.utterances},
         "conclusions": conclusions,
         "strategies": strategies,
+        "next_best_action": {"strategy": nba.strategy.id, "text": nba.strategy.summary.get(lang),
+                             "confidence": round(nba.confidence, 4)} if nba else None,
         "derived": [{"fact": d.fact, "value": d.value, "rule": d.rule.id,
                      "text": f"{rb.facts[d.fact].label.get(lang)} = {value_label(rb, d.fact, d.value, lang)}",
                      "rationale": d.rule.rationale.get(lang), "source": d.rule.source.to_json()}

@@ -43,7 +43,7 @@ def main() -> None:
     for name, cmd, target in cases:
         ts = sorted(timed(cmd, args.runs))
         med = statistics.median(ts)
-        p95 = ts[min(len(ts) - 1, int(round(0.95 * (len(ts) - 1))))]
+        p95 = ts[min(len(ts) - 1, round(0.95 * (len(ts) - 1)))]
         tgt = f"{target:5.2f}s  {med / target:4.2f}x" if target else ""
         print(f"{name:34} {med:7.3f}s {p95:7.3f}s {ts[0]:7.3f}s  {tgt}")
 

@@ -28,12 +28,23 @@ import copy
 import itertools
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .loader import normalise_text
 from .model import (
-    All, Any_, ConclusionTest, Condition, FactTest, Not, PhraseTest, Rule, Rulebase, Strategy, walk,
+    All,
+    Any_,
+    ConclusionTest,
+    Condition,
+    FactTest,
+    Not,
+    PhraseTest,
+    Rule,
+    Rulebase,
+    Strategy,
+    walk,
 )
 
 PRODUCTIONS_PER_RULESET = 40
@@ -216,10 +227,10 @@ class CompiledRulebase:
         for name in self.ruleset_names:
             try:
                 dre.delete_ruleset(self.host.get_ruleset(name)._handle)
-            except Exception:  # noqa: BLE001 - freeing is best effort at shutdown
+            except Exception:
                 pass
 
-    def __enter__(self) -> "CompiledRulebase":
+    def __enter__(self) -> CompiledRulebase:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -19,7 +19,7 @@ EXIT_USAGE = 2
 
 @dataclass(frozen=True)
 class Problem:
-    pos: "Pos"
+    pos: Pos
     message: str
     check: str
     severity: str = "error"  # error | warning

@@ -17,7 +17,18 @@ from .compiler import CompiledRulebase
 from .errors import InferenceError
 from .loader import RESERVED_UTTERANCES, fact_refs
 from .model import (
-    ConclusionTest, Evidence, FactTest, Rule, Rulebase, SetFact, Source, Strategy, Text, Typology, Warn, walk,
+    ConclusionTest,
+    Evidence,
+    FactTest,
+    Rule,
+    Rulebase,
+    SetFact,
+    Source,
+    Strategy,
+    Text,
+    Typology,
+    Warn,
+    walk,
 )
 from .profile import Profile
 
@@ -137,7 +148,7 @@ class _Run:
         # exception into the state; we keep it and raise it to the caller.
         try:
             self._fire(index, message)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             p = self.compiled.productions[index] if 0 <= index < len(self.compiled.productions) else None
             self.error = f"{type(e).__name__} in the action of {getattr(p, 'id', index)}: {e}"
 
@@ -316,7 +327,7 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
             for name in compiled.ruleset_names:
                 try:
                     compiled.host.delete_state(name, sid)
-                except Exception:  # noqa: BLE001 - the state may not exist when assert failed early
+                except Exception:
                     pass
     prods = compiled.productions
     fired_ids = {prods[i].id for i in run.order}
@@ -334,4 +345,4 @@ def source_json(s: Source) -> dict:
     return s.to_json()
 
 
-__all__ = ["infer", "combine", "Result", "Conclusion", "Because", "Matched", "StrategyResult", "RESERVED_UTTERANCES"]
+__all__ = ["RESERVED_UTTERANCES", "Because", "Conclusion", "Matched", "Result", "StrategyResult", "combine", "infer"]

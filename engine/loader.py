@@ -16,9 +16,31 @@ from typing import Any
 
 from .errors import Problem, RulebaseError, did_you_mean
 from .model import (
-    FACT_TYPES, All, Any_, ClassDef, ConclusionTest, Condition, Evidence, FactDef,
-    FactTest, Not, PhraseTest, Rule, Rulebase, Seed, SeedSection, SetFact, Source, Stage,
-    Strategy, Text, Typology, Value, Warn, walk,
+    FACT_TYPES,
+    UNKNOWN_WORDS,
+    All,
+    Any_,
+    ClassDef,
+    ConclusionTest,
+    Condition,
+    Evidence,
+    FactDef,
+    FactTest,
+    Not,
+    PhraseTest,
+    Rule,
+    Rulebase,
+    Seed,
+    SeedSection,
+    SetFact,
+    Source,
+    Stage,
+    Strategy,
+    Text,
+    Typology,
+    Value,
+    Warn,
+    walk,
 )
 from .yamlpos import Located, Pos, YamlError, load_file
 
@@ -184,7 +206,7 @@ class _Loader(_Checker):
                 self.err(Pos(display_path(path), 1, 1), "rulebase.yaml is empty", "empty")
             return name, version, title, threshold
         m = self.mapping(loc, "rulebase.yaml", required=("name", "version", "title", "stages"),
-                         optional=("threshold", "description"))
+                         optional=("threshold", "description", "order"))
         if m is None:
             return name, version, title, threshold
         name = self.string(m.get("name"), "name") or name
@@ -192,6 +214,7 @@ class _Loader(_Checker):
         title = self.text(m.get("title"), "title") or title
         if "threshold" in m:
             threshold = self.weight(m["threshold"], "threshold") or threshold
+        self.order = [(x.value, x.pos) for x in self.items(m.get("order"), "order")]
         for item in self.items(m.get("stages"), "stages"):
             sm = self.mapping(item, "stage", required=("id", "label"))
             if sm is None:
@@ -293,7 +316,10 @@ class _Loader(_Checker):
                     continue
                 vid = self.string(vm.get("id"), "value id")
                 vl = self.text(vm.get("label"), "value label")
-                if vid in values:
+                if vid is not None and vid.casefold() in UNKNOWN_WORDS:
+                    self.err(vm["id"].pos, f"value id {vid!r} reads as \"unknown\" in profiles and batch files; "
+                             "rename it (e.g. no_budget)", "bad-id")
+                elif vid in values:
                     self.err(vm["id"].pos, f"duplicate value {vid!r} in fact {fid}", "duplicate-id")
                 elif vid and vl:
                     values[vid] = Value(vid, vl)
@@ -878,6 +904,15 @@ def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
         ld.err(Pos(display_path(root / "typologies"), 1, 1), "no typologies found in typologies/*.yaml",
                "missing-file")
     _stratify(ld.rules, ld.strategies, ld.typologies, ld)
+    ordered: dict[str, Typology] = {}
+    for tid, pos in getattr(ld, "order", []):
+        if tid not in ld.typologies:
+            ld.err(pos, f"unknown typology {tid!r} in order{did_you_mean(str(tid), ld.typologies)}",
+                   "unknown-typology")
+        elif tid not in ordered:
+            ordered[tid] = ld.typologies[tid]
+    ordered.update({k: v for k, v in ld.typologies.items() if k not in ordered})
+    ld.typologies = ordered
     return Rulebase(name=name, version=version, title=title, threshold=threshold, stages=ld.stages,
                     seeds=ld.seeds, facts=ld.facts, typologies=ld.typologies, rules=ld.rules,
                     strategies=ld.strategies, root=str(root), sha256=ld.hash.hexdigest(),

@@ -11,6 +11,8 @@ from typing import Any, Union
 from .yamlpos import Pos
 
 LANGS = ("zh", "en")
+# What a profile, answer or batch cell may say for "don't know"; so no value id may be one of these.
+UNKNOWN_WORDS = frozenset({"", "unknown", "?", "n/a", "na", "不知道", "未知", "不清楚", "null", "none", "-"})
 
 
 @dataclass(frozen=True)
@@ -130,19 +132,19 @@ class PhraseTest:
 
 @dataclass(frozen=True)
 class All:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     pos: Pos
 
 
 @dataclass(frozen=True)
 class Any_:
-    items: tuple["Condition", ...]
+    items: tuple[Condition, ...]
     pos: Pos
 
 
 @dataclass(frozen=True)
 class Not:
-    item: "Condition"
+    item: Condition
     pos: Pos
 
 

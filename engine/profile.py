@@ -13,12 +13,11 @@ from typing import Any
 
 from .errors import InputError, Problem, did_you_mean
 from .loader import RESERVED_UTTERANCES
-from .model import FactDef, Rulebase
+from .model import UNKNOWN_WORDS, FactDef, Rulebase
 from .yamlpos import Located, Pos, YamlError, load_text
 
 TRUE_WORDS = {"true", "yes", "y", "1", "是", "对", "有", "是的", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "否", "不", "无", "没有", "不是", "f"}
-UNKNOWN_WORDS = {"", "unknown", "?", "n/a", "na", "不知道", "未知", "不清楚", "null", "none", "-"}
 LIST_SPLIT = re.compile(r"[,;|、，；]\s*")
 
 

@@ -253,45 +253,83 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
     return Conclusion(typ, value, round(conf, 4), [(c, round(s, 4)) for c, s in scores], because, reason, [])
 
 
-def _missing(rb: Rulebase, profile: Profile, fired_ids: set[str], derived: set[str]) -> tuple[dict, list]:
-    """Unknown facts that unfired rules test, per typology and overall, most useful first."""
-    known = {f for f in rb.facts if profile.known(f)} | derived
-    uses: dict[str, int] = {}
-    per_typ: dict[str, list[str]] = {}
-    setters: dict[str, list[Rule]] = {}
-    for r in rb.rules:
-        for e in r.then:
-            if isinstance(e, SetFact):
-                setters.setdefault(e.fact, []).append(r)
+@dataclass
+class _Deps:
+    """What each rule tests, precomputed once per compiled rulebase (missing-fact analysis runs per profile)."""
 
-    def rule_missing(r: Rule, seen: set) -> list[str]:
-        out = [f for f in fact_refs(r.when) if f not in known and f in rb.facts]
-        for c in walk(r.when):
-            if isinstance(c, FactTest) and c.fact in setters and c.fact not in known:
-                for s in setters[c.fact]:
-                    if s.id not in fired_ids and s.id not in seen:
-                        seen.add(s.id)
-                        out += rule_missing(s, seen)
-            elif isinstance(c, ConclusionTest) and ("t", c.typology) not in seen:
-                seen.add(("t", c.typology))
-                for s in rb.rules_for(c.typology):
-                    if s.id not in fired_ids and s.id not in seen:
-                        seen.add(s.id)
-                        out += rule_missing(s, seen)
+    refs: dict[str, list[str]]  # rule id -> catalogue facts it tests
+    derived: dict[str, list[str]]  # rule id -> derived facts it tests (facts some rule sets)
+    typologies: dict[str, list[str]]  # rule id -> typologies it tests
+    setters: dict[str, list[str]]  # fact id -> rules that set it
+    evidencers: dict[str, list[str]]  # typology id -> rules that give it evidence
+    order: dict[str, int]  # fact id -> catalogue position
+
+    @classmethod
+    def of(cls, compiled: CompiledRulebase) -> _Deps:
+        deps = compiled.cache.get("deps")
+        if deps is None:
+            rb = compiled.rulebase
+            setters: dict[str, list[str]] = {}
+            evidencers: dict[str, list[str]] = {t: [] for t in rb.typologies}
+            for r in rb.rules:
+                for e in r.then:
+                    if isinstance(e, SetFact):
+                        setters.setdefault(e.fact, []).append(r.id)
+                    elif isinstance(e, Evidence) and r.id not in evidencers[e.typology]:
+                        evidencers[e.typology].append(r.id)
+            refs, derived, typs = {}, {}, {}
+            for r in rb.rules:
+                refs[r.id] = [f for f in fact_refs(r.when) if f in rb.facts]
+                derived[r.id] = list(dict.fromkeys(c.fact for c in walk(r.when)
+                                                   if isinstance(c, FactTest) and c.fact in setters))
+                typs[r.id] = list(dict.fromkeys(c.typology for c in walk(r.when) if isinstance(c, ConclusionTest)))
+            deps = cls(refs, derived, typs, setters, evidencers, {f: i for i, f in enumerate(rb.facts)})
+            compiled.cache["deps"] = deps
+        return deps
+
+
+def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
+             derived: set[str]) -> tuple[dict, list]:
+    """Unknown facts that unfired rules test, per typology and overall, most useful first.
+
+    A rule that has not fired may still fire once more is known: the facts it
+    tests directly, and those behind the conclusions and derived facts it
+    waits on, are what a rep should find out next.
+    """
+    deps = _Deps.of(compiled)
+    known = {f for f in deps.order if profile.known(f)} | derived
+    memo: dict[str, list[str]] = {}
+
+    def rule_missing(rid: str, visiting: set[str]) -> list[str]:
+        if rid in memo:
+            return memo[rid]
+        visiting.add(rid)
+        out = [f for f in deps.refs[rid] if f not in known]
+        for f in deps.derived[rid]:
+            if f not in known:
+                for s in deps.setters[f]:
+                    if s not in fired_ids and s not in visiting:
+                        out += rule_missing(s, visiting)
+        for t in deps.typologies[rid]:
+            for s in deps.evidencers.get(t, ()):
+                if s not in fired_ids and s not in visiting:
+                    out += rule_missing(s, visiting)
+        visiting.discard(rid)
+        memo[rid] = out = list(dict.fromkeys(out))
         return out
 
-    for typ in rb.typologies.values():
+    uses: dict[str, int] = {}
+    per_typ: dict[str, list[str]] = {}
+    for tid, rules in deps.evidencers.items():
         counts: dict[str, int] = {}
-        for r in rb.rules_for(typ.id):
-            if r.id in fired_ids:
+        for rid in rules:
+            if rid in fired_ids:
                 continue
-            for f in dict.fromkeys(rule_missing(r, {r.id})):
+            for f in rule_missing(rid, set()):
                 counts[f] = counts.get(f, 0) + 1
                 uses[f] = uses.get(f, 0) + 1
-        cat = list(rb.facts)
-        per_typ[typ.id] = sorted(counts, key=lambda f: (-counts[f], cat.index(f)))
-    cat = list(rb.facts)
-    overall = sorted(uses, key=lambda f: (-uses[f], cat.index(f)))
+        per_typ[tid] = sorted(counts, key=lambda f: (-counts[f], deps.order[f]))
+    overall = sorted(uses, key=lambda f: (-uses[f], deps.order[f]))
     return per_typ, overall
 
 
@@ -332,11 +370,12 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
     prods = compiled.productions
     fired_ids = {prods[i].id for i in run.order}
     derived_ids = {d.fact for d in run.derived}
-    per_typ, overall = _missing(rb, profile, fired_ids, derived_ids)
+    per_typ, overall = _missing(compiled, profile, fired_ids, derived_ids)
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}
-    run.strategies.sort(key=lambda s: (s.strategy.level, -s.confidence, [x.id for x in rb.strategies].index(s.strategy.id)))
+    position = {id(p): i for i, p in enumerate(prods)}
+    run.strategies.sort(key=lambda s: (s.strategy.level, -s.confidence, position[id(s.strategy)]))
     return Result(rb, profile, conclusions, run.strategies, run.derived, run.warnings, overall,
                   [prods[i].id for i in run.order])
 

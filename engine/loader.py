@@ -383,12 +383,16 @@ class _Loader(_Checker):
         self.typologies[tid] = t
         return t, m
 
-    def class_ref(self, loc: Located, home: str, what: str) -> tuple[str, str] | None:
+    def class_ref(self, loc: Located, home: str | None, what: str) -> tuple[str, str] | None:
         ref = self.string(loc, what)
         if ref is None:
             return None
         if "." in ref:
             tid, _, cid = ref.partition(".")
+        elif home is None:
+            self.err(loc.pos, f"{ref!r}: outside a typology file write the class as typology.class, "
+                              f"e.g. social_style.{ref}", "unknown-class")
+            return None
         else:
             tid, cid = home, ref
         typ = self.typologies.get(tid)
@@ -694,7 +698,7 @@ class _Loader(_Checker):
         counter[0] += 1
         return PhraseTest(pid, tuple(keywords), tuple(regexes), loc.pos)
 
-    def strategy(self, item: Located, typ: Typology, seen: dict[str, Pos]) -> None:
+    def strategy(self, item: Located, typ: Typology | None, seen: dict[str, Pos]) -> None:
         sm = self.mapping(item, "strategy", required=("id", "advice", "source"),
                           optional=("for", "when", "summary", "priority"))
         if sm is None:
@@ -715,14 +719,14 @@ class _Loader(_Checker):
         if "for" in sm:
             refs = sm["for"].value if isinstance(sm["for"].value, list) else [sm["for"]]
             for r in refs:
-                pair = self.class_ref(r, typ.id, "for")
+                pair = self.class_ref(r, typ.id if typ else None, "for")
                 if pair is None:
                     ok = False
                 else:
                     pairs.append(pair)
         conds: list[Condition] = [ConclusionTest(t, "is", c, None, sm["for"].pos) for t, c in pairs]
         if "when" in sm:
-            w = self.condition(sm["when"], typ.id, sid or "?", [0])
+            w = self.condition(sm["when"], typ.id if typ else "", sid or "?", [0])
             if w is None:
                 ok = False
             else:
@@ -741,7 +745,7 @@ class _Loader(_Checker):
         if not ok or sid is None or advice is None or source is None or not conds:
             return
         when = conds[0] if len(conds) == 1 else All(tuple(conds), item.pos)
-        self.strategies.append(Strategy(sid, typ.id, tuple(pairs), when, advice, source, item.pos,
+        self.strategies.append(Strategy(sid, typ.id if typ else None, tuple(pairs), when, advice, source, item.pos,
                                         summary=summary, priority=priority))
 
     def advice(self, loc: Located | None) -> dict[str, Text] | None:
@@ -900,6 +904,14 @@ def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
             ld.rule(item, typ, rule_ids)
         for item in ld.items(body.get("strategies"), "strategies"):
             ld.strategy(item, typ, strat_ids)
+    for p in sorted((root / "guidance").glob("*.yaml")):
+        # strategies that rest on several typologies or give general advice: no typology of their own
+        loc = ld.read(p)
+        if loc is None:
+            continue
+        gm = ld.mapping(loc, "guidance file", required=("strategies",))
+        for item in ld.items(gm.get("strategies") if gm else None, "strategies"):
+            ld.strategy(item, None, strat_ids)
     if not ld.typologies and not ld.problems:
         ld.err(Pos(display_path(root / "typologies"), 1, 1), "no typologies found in typologies/*.yaml",
                "missing-file")

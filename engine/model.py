@@ -202,7 +202,7 @@ class Rule:
 @dataclass
 class Strategy:
     id: str
-    typology: str
+    typology: str | None  # None for guidance/*.yaml (cross-typology plans and general advice)
     classes: tuple[tuple[str, str], ...]  # (typology, class) pairs that must all hold
     when: Condition
     advice: dict[str, Text]  # stage id -> text; "" = for every stage

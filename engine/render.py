@@ -99,7 +99,8 @@ def to_json(result: Result, lang: str = "zh") -> dict[str, Any]:
             "typology": st.typology,
             "class": own,
             "classes": [f"{t}.{c}" for t, c in st.classes],
-            "label": " + ".join(class_label(rb, t, c, lang) for t, c in st.classes) or st.id,
+            "label": " + ".join(class_label(rb, t, c, lang) for t, c in st.classes)
+                     or (st.summary.get(lang) if st.summary else st.id),
             "confidence": round(s.confidence, 4),
             "advice": {(k or "general"): v.get(lang) for k, v in st.advice.items()},
             "because": [_matched_json(m, result, lang) for m in s.facts],

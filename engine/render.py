@@ -25,7 +25,7 @@ UI = {
         "insufficient evidence": "证据不足", "ambiguous": "难以区分", "no_conclusion": "未定",
         "derived": "推出的事实", "rule": "规则", "source": "出处", "general": "通用", "for": "适用",
         "profile": "客户资料", "said": "客户原话", "none": "无", "rulebase": "知识库", "against": "反证",
-        "weight": "权重", "when": "条件", "question": "问题", "next_best_action": "下一步最佳行动",
+        "weight": "权重", "when": "条件", "question": "问题", "next_best_action": "下一步最佳行动", "derived_by": "由规则推出:",
     },
     "en": {
         "title": "zhike · customer read-out and sales strategy", "conclusions": "Conclusions", "because": "Why",
@@ -34,7 +34,7 @@ UI = {
         "ambiguous": "ambiguous", "no_conclusion": "undecided", "derived": "Derived facts", "rule": "rule",
         "source": "source", "general": "general", "for": "for", "profile": "Profile", "said": "What the customer said",
         "none": "none", "rulebase": "rulebase", "against": "against", "weight": "weight", "when": "when",
-        "question": "question", "next_best_action": "Next best action",
+        "question": "question", "next_best_action": "Next best action", "derived_by": "derived by",
     },
 }
 
@@ -48,6 +48,7 @@ def _matched_json(m: Matched, result: Result, lang: str) -> dict:
                "text": f"{name} = {value_label(rb, m.id, m.value, lang)}"}
         if m.derived_by:
             out["derived_by"] = m.derived_by
+            out["text"] += f" ({UI[lang]['derived_by']} {m.derived_by})"
         return out
     if m.kind == "said":
         quote = "“" if lang == "en" else "「"

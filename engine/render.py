@@ -152,7 +152,8 @@ def wrap(s: Any, width: int = 0, indent: int = 0) -> str:
         line, w = "", 0
         for token in _tokens(para):
             tw = dwidth(token)
-            if w + tw > avail and line.strip():
+            # Chinese typesetting never starts a line with closing punctuation: let it overhang
+            if w + tw > avail and line.strip() and token[:1] not in _NO_LINE_START:
                 lines.append(line.rstrip())
                 token = token.lstrip()
                 line, w = "", 0
@@ -161,6 +162,9 @@ def wrap(s: Any, width: int = 0, indent: int = 0) -> str:
             w += tw
         lines.append(line.rstrip())
     return ("\n" + " " * indent).join(lines)
+
+
+_NO_LINE_START = set("。，、；：？！」』）》〉”’,.;:?!)]}%")
 
 
 def _tokens(text: str):

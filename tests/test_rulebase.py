@@ -68,9 +68,8 @@ def test_empty_profile_lists_every_typology_as_insufficient(bundled, bundled_rb)
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")))
 def test_examples_classify(bundled, bundled_rb, example):
-    from engine.profile import load_profile
-
     from engine.inference import infer
+    from engine.profile import load_profile
 
     r = infer(bundled, load_profile(str(ROOT / "examples" / example), bundled_rb))
     assert any(c.value for c in r.conclusions.values())

@@ -811,8 +811,12 @@ def _stratify(rb_rules: list[Rule], strategies: list[Strategy], typologies: dict
                 names = " → ".join(f"{k} {n}" for k, n in cycle)
                 rule_nodes = [n for k, n in cycle if k == "rule"]
                 pos = next((r.pos for r in rb_rules if r.id in rule_nodes), Pos("?", 1, 1))
-                checker.err(pos, f"rules depend on each other in a cycle: {names}; break the cycle",
-                            "cycle")
+                hint = "break the cycle"
+                facts = [n for k, n in cycle if k == "fact"]
+                if facts:
+                    hint += (f"; if a rule should set {facts[0]} only when the rep has not given it, "
+                             f"test `{{fact: {facts[0]}, answered: false}}` instead of `known`")
+                checker.err(pos, f"rules depend on each other in a cycle: {names}; {hint}", "cycle")
             return 0
         on_stack.append(node)
         kind, name = node

@@ -139,3 +139,36 @@ def test_more_rules_on_one_fact_than_one_ruleset_may_hold(mini_copy):
         r = classify(c, {"facts": {"pace": "fast"}})
         assert sum(1 for f in r.fired if f.startswith("s.many")) == 150
         assert dict(r.conclusions["social_style"].scores)["owl"] == pytest.approx(combine([0.01] * 150 + [-0.2]), abs=1e-4)
+
+
+def test_answered_guard_derives_only_when_the_rep_did_not_answer(mini_copy):
+    rule = """  - id: s.slow_means_not_rich
+    when: [{fact: rich, answered: false}, {fact: pace, is: slow}]
+    then: [{set: rich, value: false}]
+    rationale: {zh: 慢, en: slow}
+    source: {seed: "001", section: topk}
+"""
+    p = mini_copy / "typologies" / "s.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("rules:\n", "rules:\n" + rule, 1), encoding="utf-8")
+    rb = load_rulebase(mini_copy)  # `known` here would be a cycle; `answered` is not
+    assert {r.id: r.level for r in rb.rules}["s.slow_means_not_rich"] == 0
+    with compile_rulebase(rb) as c:
+        r = classify(c, {"facts": {"pace": "slow"}})
+        assert [(d.fact, d.value) for d in r.derived] == [("rich", False)]
+        r = classify(c, {"facts": {"pace": "slow", "rich": True}})
+        assert "s.slow_means_not_rich" not in r.fired and r.derived == []
+
+
+def test_known_guard_on_a_derived_fact_is_a_cycle(mini_copy):
+    rule = """  - id: s.loop
+    when: {not: {fact: rich, known: true}}
+    then: [{set: rich, value: false}]
+    rationale: {zh: 环, en: loop}
+    source: {seed: "001", section: topk}
+"""
+    p = mini_copy / "typologies" / "s.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("rules:\n", "rules:\n" + rule, 1), encoding="utf-8")
+    with pytest.raises(Exception) as e:
+        load_rulebase(mini_copy)
+    assert [p.check for p in e.value.problems] == ["cycle"]
+    assert "answered: false" in e.value.problems[0].message  # the message names the fix

@@ -12,12 +12,13 @@ docs/durable-rules-notes.md):
   registered twice in a process; `close()` frees the C rulesets.
 - Facts are small dicts `{t, k, v}`; a sink rule in every ruleset accepts any
   fact so an unmatched fact never raises `MessageNotHandledException`.
-- Every rule is gated by a pass marker `{t: "L", n: level}` that the driver
-  asserts after all facts of that pass: negation-as-failure is then evaluated
-  against complete information, and rules that test conclusions wait until
-  those conclusions are final.
-- Rules are split over several rulesets of at most PRODUCTIONS_PER_RULESET
-  (durable_rules cannot create very large rulesets).
+- Rules are stratified into passes (see loader._stratify) and each ruleset
+  holds the rules of one pass. A pass asserts every fact known so far into
+  its rulesets, followed by a pass marker `{t: "L", n: level}` that every
+  rule is gated by: negation-as-failure is then evaluated against complete
+  information, and rules that test conclusions see them final.
+- Rules are split over several rulesets of at most PRODUCTIONS_PER_RULESET,
+  since durable_rules breaks when more than 64 rules match one fact.
 - `$in` does not exist (we emit `$or`), unknown operators would be silently
   accepted (we only ever emit the ones below), and regular expressions are
   evaluated in Python before assertion, never by the engine's Lua dialect.
@@ -47,10 +48,10 @@ from .model import (
     walk,
 )
 
-# durable_rules refuses to create a ruleset of about 400 rules (error 108) and its notes
-# warn of trouble past 64 rules on one fact; 100 measured safe and keeps the number of
-# assert calls per profile (rulesets x passes) low.
-PRODUCTIONS_PER_RULESET = 100
+# Every rule of a ruleset matches its pass marker, so this bounds the rules matching any one
+# fact. Past 64, durable_rules fails (error 303) or, as measured here with 98 rules and
+# delete_state, corrupts its heap ("double free").
+PRODUCTIONS_PER_RULESET = 48
 _SINK = {"all": [{"m": {"$ex": {"t": 1}}}, {"z": {"t": "__never__"}}]}
 _prefix_counter = itertools.count(1)
 _OPS = {"gt": "$gt", "gte": "$gte", "lt": "$lt", "lte": "$lte"}
@@ -215,6 +216,7 @@ class CompiledRulebase:
     phrases: PhraseMatcher
     max_level: int
     lock: threading.Lock
+    passes: dict[int, list[str]] = field(default_factory=dict)  # level -> rulesets of that pass
     on_fire: Callable[[int, dict], None] | None = None
     closed: bool = False
     cache: dict = field(default_factory=dict)  # per-rulebase data other stages precompute once
@@ -256,21 +258,31 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
             compiled_holder[0].on_fire(index, c._m)
         return act
 
-    for start in range(0, max(len(productions), 1), PRODUCTIONS_PER_RULESET):
+    # Rulesets hold the productions of one pass each: a pass then costs one
+    # assert per ruleset of that pass, instead of one per ruleset of the rulebase.
+    productions.sort(key=lambda p: p.level)
+    passes: dict[int, list[str]] = {}
+    start = 0
+    while start < len(productions):
+        level = productions[start].level
+        end = start
+        while end < len(productions) and productions[end].level == level and end - start < PRODUCTIONS_PER_RULESET:
+            end += 1
         name = f"{prefix}_{len(names)}"
         rs: dict[str, dict] = {}
-        for i in range(start, min(start + PRODUCTIONS_PER_RULESET, len(productions))):
-            p = productions[i]
-            rule = production(p.when, p.level)
+        for i in range(start, end):
+            rule = production(productions[i].when, level)
             rule["run"] = action_for(i)
             rs[f"p{i}"] = rule
         rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))
         definitions[name] = rs
         names.append(name)
+        passes.setdefault(level, []).append(name)
+        start = end
     host = _QuietHost.make(definitions)
     phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
     max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
     compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases), max_level,
-                                threading.Lock())
+                                threading.Lock(), passes=passes)
     compiled_holder.append(compiled)
     return compiled

@@ -219,9 +219,9 @@ def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
     return out
 
 
-def _assert(compiled: CompiledRulebase, run: _Run, facts: list[dict]) -> None:
+def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list[dict]) -> None:
     host = compiled.host
-    for name in compiled.ruleset_names:
+    for name in names:
         try:
             state = host.assert_facts(name, facts)
         except Exception as e:  # durable's own exceptions carry .message
@@ -333,40 +333,58 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
     return per_typ, overall
 
 
+def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict]]]) -> None:
+    """Leave the sid empty for the next profile: retract every fact asserted, pass markers first
+    so that no rule can complete (and fire) while the rest goes."""
+    host = compiled.host
+    try:
+        for name, batch in used:
+            host.retract_facts(name, [batch[-1], *batch[:-1]])
+    except Exception:  # a failed run may have left the state half-built
+        for name, _ in used:
+            try:
+                host.delete_state(name, sid)
+            except Exception:  # already gone
+                pass
+        compiled.cache["sid"] = str(next(_sid_counter))  # never reuse a sid we could not empty
+
+
 def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
     """Run the rulebase on one profile and explain every conclusion."""
     if compiled.closed:
         raise InferenceError("this compiled rulebase has been closed")
     rb = compiled.rulebase
     with compiled.lock:  # durable_rules is not thread safe
-        sid = str(next(_sid_counter))
+        # One sid per compiled rulebase, emptied after every profile by retracting what
+        # was asserted: durable_rules' delete_state corrupts its heap on large states
+        # (seen with ~150 firings), and a fixed sid can never hit the 1024-live-sids limit.
+        sid = compiled.cache.setdefault("sid", str(next(_sid_counter)))
         hits = compiled.phrases.match(profile.utterances) if profile.utterances else {}
         run = _Run(compiled, sid, profile.utterances, hits)
         compiled.on_fire = run.on_fire
+        used: list[tuple[str, list[dict]]] = []
         try:
-            batch = _fact_dicts(profile, sid) + [{"sid": sid, "t": "p", "k": pid} for pid in hits]
+            known = _fact_dicts(profile, sid) + [{"sid": sid, "t": "p", "k": pid} for pid in hits]
             for level in range(compiled.max_level + 2):
                 for typ in rb.typologies.values():
                     if typ.level == level:
                         c = _conclude(run, typ)
                         run.conclusions[typ.id] = c
                         if c.value is not None:
-                            batch.append({"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence})
-                if level > compiled.max_level:
-                    break
-                batch += run.pending
+                            known.append({"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence})
+                known += run.pending
                 run.pending = []
-                # The pass marker goes last: negation is only judged once every
-                # fact of this pass is in.
-                _assert(compiled, run, batch + [{"sid": sid, "t": "L", "n": level}])
-                batch = []
+                names = compiled.passes.get(level)
+                if names:
+                    # Everything known so far, then the pass marker: negation is only
+                    # judged once every fact of this pass is in.
+                    batch = [*known, {"sid": sid, "t": "L", "n": level}]
+                    for name in names:
+                        used.append((name, batch))
+                    _assert(compiled, run, names, batch)
         finally:
             compiled.on_fire = None
-            for name in compiled.ruleset_names:
-                try:
-                    compiled.host.delete_state(name, sid)
-                except Exception:
-                    pass
+            _clean(compiled, sid, used)
     prods = compiled.productions
     fired_ids = {prods[i].id for i in run.order}
     derived_ids = {d.fact for d in run.derived}

@@ -114,17 +114,52 @@ def _leaf(cond: Condition) -> tuple[dict, bool]:
     raise TypeError(cond)  # pragma: no cover
 
 
-def _nnf(cond: Condition, negate: bool = False):
-    """Push `not` down to the leaves (De Morgan); durable only negates single facts."""
+def _nnf(cond: Condition, multi: frozenset[str], negate: bool = False):
+    """Push `not` down to the leaves (De Morgan); durable only negates single facts.
+
+    A leaf carries the key of the one fact it must match when that fact is
+    single-valued (a non-list fact, a typology's conclusion): see _merge.
+    """
     if isinstance(cond, Not):
-        return _nnf(cond.item, not negate)
+        return _nnf(cond.item, multi, not negate)
     if isinstance(cond, (All, Any_)):
         kind = "all" if isinstance(cond, All) else "any"
         if negate:
             kind = "any" if kind == "all" else "all"
-        return (kind, [_nnf(c, negate) for c in cond.items])
+        return (kind, [_nnf(c, multi, negate) for c in cond.items])
     expr, positive = _leaf(cond)
-    return ("leaf", expr, positive != negate)
+    key = None
+    if isinstance(cond, FactTest) and cond.fact not in multi:
+        key = ("f", cond.fact)
+    elif isinstance(cond, ConclusionTest):
+        key = ("c", cond.typology)
+    return ("leaf", expr, positive != negate, key)
+
+
+def _parts(expr: dict) -> list[dict]:
+    return list(expr["$and"]) if set(expr) == {"$and"} else [expr]
+
+
+def _merge(children: list) -> list:
+    """Fold positive tests on the same single-valued fact into one test.
+
+    In durable_rules two aliases of one rule never bind the same fact, so
+    `contacts >= 1` and `contacts < 2` as two aliases could never both match
+    the one `contacts` fact; as one alias with both tests they do.
+    """
+    out: list = []
+    merged: dict[tuple, int] = {}
+    for child in children:
+        if child[0] == "leaf" and child[2] and child[3] is not None:
+            if child[3] in merged:
+                i = merged[child[3]]
+                parts = _parts(out[i][1])
+                parts += [p for p in _parts(child[1]) if p not in parts]
+                out[i] = ("leaf", _and(parts), True, child[3])
+                continue
+            merged[child[3]] = len(out)
+        out.append(child)
+    return out
 
 
 class _RuleBuilder:
@@ -140,10 +175,10 @@ class _RuleBuilder:
         """Entries for an all-context."""
         kind = node[0]
         if kind == "leaf":
-            _, expr, positive = node
+            _, expr, positive, _key = node
             return [{self.alias("a") if positive else self.alias("n") + "$not": expr}]
         if kind == "all":
-            return [e for child in node[1] for e in self.entries(child)]
+            return [e for child in _merge(_flatten_all(node)) for e in self.entries(child)]
         return [{self.alias("x") + "$any": [self.any_member(c) for c in node[1]]}]
 
     def any_member(self, node) -> dict:
@@ -154,10 +189,21 @@ class _RuleBuilder:
         return {self.alias("y") + "$all": [{self.alias("g"): self.gate}] + self.entries(node)}
 
 
-def production(cond: Condition, level: int) -> dict:
+def _flatten_all(node) -> list:
+    out = []
+    for child in node[1]:
+        out.extend(_flatten_all(child) if child[0] == "all" else [child])
+    return out
+
+
+def production(cond: Condition, level: int, multi: frozenset[str] = frozenset()) -> dict:
+    """The durable_rules rule for a condition; `multi` names the list facts (several values at once)."""
     gate = {"$and": [{"t": "L"}, {"n": level}]}
     b = _RuleBuilder(gate)
-    return {"all": [{"g0": gate}] + b.entries(_nnf(cond))}
+    node = _nnf(cond, multi)
+    if node[0] != "all":
+        node = ("all", [node])
+    return {"all": [{"g0": gate}] + b.entries(node)}
 
 
 @dataclass
@@ -261,6 +307,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
     # Rulesets hold the productions of one pass each: a pass then costs one
     # assert per ruleset of that pass, instead of one per ruleset of the rulebase.
     productions.sort(key=lambda p: p.level)
+    multi = frozenset(f.id for f in rb.facts.values() if f.type == "list")
     passes: dict[int, list[str]] = {}
     start = 0
     while start < len(productions):
@@ -271,7 +318,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
         name = f"{prefix}_{len(names)}"
         rs: dict[str, dict] = {}
         for i in range(start, end):
-            rule = production(productions[i].when, level)
+            rule = production(productions[i].when, level, multi)
             rule["run"] = action_for(i)
             rs[f"p{i}"] = rule
         rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))

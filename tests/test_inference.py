@@ -178,3 +178,26 @@ def test_known_guard_on_a_derived_fact_is_a_cycle(mini_copy):
         load_rulebase(mini_copy)
     assert [p.check for p in e.value.problems] == ["cycle"]
     assert "answered: false" in e.value.problems[0].message  # the message names the fix
+
+
+def test_two_tests_on_one_fact_in_one_rule(mini_copy):
+    # durable_rules never binds one fact to two aliases: the compiler must fold such tests
+    rules = """  - id: s.budget_band
+    when: [{fact: budget, ">=": 100}, {fact: budget, "<": 200}, {fact: budget, known: true}]
+    then: [{class: owl, weight: 0.4}]
+    rationale: {zh: 区间, en: band}
+    source: {seed: "001", section: topk}
+  - id: s.tiger_sure
+    when: {all: [{typology: social_style, is: tiger}, {typology: social_style, min_confidence: 0.5, known: true}]}
+    then: [{class: social_style2.big, weight: 0.2}]
+    rationale: {zh: 确定, en: sure}
+    source: {seed: "001", section: topk}
+"""
+    p = mini_copy / "typologies" / "s.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("rules:\n", "rules:\n" + rules, 1), encoding="utf-8")
+    with compile_rulebase(load_rulebase(mini_copy)) as c:
+        assert "s.budget_band" in classify(c, {"facts": {"budget": 150}}).fired
+        assert "s.budget_band" not in classify(c, {"facts": {"budget": 250}}).fired
+        assert "s.tiger_sure" in classify(c, {"facts": {"pace": "fast"}}).fired
+        weak = classify(c, {"facts": {"guard": False}})  # tiger at 0.3 only
+        assert weak.conclusions["social_style"].value == "tiger" and "s.tiger_sure" not in weak.fired

@@ -393,7 +393,8 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}
     position = {id(p): i for i, p in enumerate(prods)}
-    run.strategies.sort(key=lambda s: (s.strategy.level, -s.confidence, position[id(s.strategy)]))
+    # most specific first: the plans that combine typologies, then class advice, then general guidance
+    run.strategies.sort(key=lambda s: (-s.strategy.priority, -s.strategy.level, -s.confidence, position[id(s.strategy)]))
     return Result(rb, profile, conclusions, run.strategies, run.derived, run.warnings, overall,
                   [prods[i].id for i in run.order])
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -182,7 +183,9 @@ class _RuleBuilder:
         return [{self.alias("x") + "$any": [self.any_member(c) for c in node[1]]}]
 
     def any_member(self, node) -> dict:
-        if node[0] == "leaf" and node[2]:
+        # An `$or` test directly under `$any` never matches unless it is the first
+        # member (durable_rules 2.0.28); inside an `$all` it does.
+        if node[0] == "leaf" and node[2] and "$or" not in json.dumps(node[1]):
             return {self.alias("a"): node[1]}
         # A negation directly under $any never fires in durable_rules, so every
         # compound member gets a positive partner: the pass marker.

@@ -201,3 +201,25 @@ def test_two_tests_on_one_fact_in_one_rule(mini_copy):
         assert "s.tiger_sure" in classify(c, {"facts": {"pace": "fast"}}).fired
         weak = classify(c, {"facts": {"guard": False}})  # tiger at 0.3 only
         assert weak.conclusions["social_style"].value == "tiger" and "s.tiger_sure" not in weak.fired
+
+
+def test_in_lists_under_any(mini_copy):
+    # durable_rules drops an `$or` test that is not the first member of an `$any`
+    rules = """  - id: s.any_in
+    when: {any: [{typology: social_style, in: [tiger, owl]}, {fact: guard, in: [true, false]}]}
+    then: [{class: social_style2.big, weight: 0.2}]
+    rationale: {zh: x, en: x}
+    source: {seed: "001", section: topk}
+  - id: s.any_in2
+    when: {any: [{fact: budget, ">": 5}, {fact: pace, in: [slow, fast]}]}
+    then: [{set: rich, value: false}]
+    rationale: {zh: x, en: x}
+    source: {seed: "001", section: topk}
+"""
+    p = mini_copy / "typologies" / "s.yaml"
+    p.write_text(p.read_text(encoding="utf-8").replace("rules:\n", "rules:\n" + rules, 1), encoding="utf-8")
+    with compile_rulebase(load_rulebase(mini_copy)) as c:
+        r = classify(c, {"facts": {"guard": True}})
+        assert r.conclusions["social_style"].value is None and "s.any_in" in r.fired
+        assert "s.any_in2" in classify(c, {"facts": {"pace": "fast"}}).fired
+        assert "s.any_in2" not in classify(c, {"facts": {"budget": 1}}).fired

@@ -148,3 +148,33 @@ def test_advice_grep_catches_a_planted_offence(tmp_path):
     hits = [t for _, _, t in _advice_texts(tmp_path) for w in FORBIDDEN if w in t.lower()]
     assert hits
     assert not NEGATION.search("可以给他一点")
+
+
+def test_a_profile_that_fills_every_fact_concludes_every_typology(bundled, bundled_rb):
+    from engine.inference import infer
+    from engine.profile import load_profile
+    from engine.render import render
+
+    prof = load_profile(str(ROOT / "examples" / "paying-customer.yaml"), bundled_rb)
+    assert set(prof.facts) | {"utterances"} == set(bundled_rb.facts)  # every fact of the catalogue
+    r = infer(bundled, prof)
+    assert {t: c.value is not None for t, c in r.conclusions.items()} == {t: True for t in bundled_rb.typologies}
+    assert len(bundled_rb.typologies) == 15
+    nba = r.next_best_action
+    assert nba is not None and nba.strategy.summary is not None
+    assert len(nba.strategy.advice) >= 3  # a per-stage plan
+    for c in r.conclusions.values():
+        assert c.because and all(b.rule.source and b.rule.rationale for b in c.because)
+    for lang in ("zh", "en"):
+        text = render(r, "text", lang)
+        assert nba.strategy.summary.get(lang) in text
+
+
+def test_a_few_facts_give_what_they_support_and_name_what_to_ask(bundled):
+    r = classify(bundled, {"facts": {"dominance": "high", "self_control": "high"}})
+    assert r.conclusions["social_style"].value == "tiger"
+    nulls = [t for t, c in r.conclusions.items() if c.value is None]
+    assert len(nulls) >= 10
+    assert all(r.conclusions[t].reason == "insufficient evidence" for t in nulls)
+    assert r.missing and "dominance" not in r.missing
+    assert all(r.conclusions[t].missing for t in nulls)

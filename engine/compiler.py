@@ -199,14 +199,62 @@ def _flatten_all(node) -> list:
     return out
 
 
-def production(cond: Condition, level: int, multi: frozenset[str] = frozenset()) -> dict:
-    """The durable_rules rule for a condition; `multi` names the list facts (several values at once)."""
+MAX_DISJUNCTS = 32
+
+
+def _fact_keys(cond: Condition):
+    """(t, k) of every engine fact a condition can match: only those are sent to its ruleset."""
+    for c in walk(cond):
+        if isinstance(c, FactTest):
+            yield ("f", c.fact)
+        elif isinstance(c, PhraseTest):
+            yield ("p", c.id)
+        elif isinstance(c, ConclusionTest):
+            yield ("c", c.typology)
+
+
+def _dnf(node, limit: int = MAX_DISJUNCTS) -> list[list] | None:
+    """The condition as alternatives of conjunctions of leaves, or None past `limit`."""
+    if node[0] == "leaf":
+        return [[node]]
+    parts = [_dnf(child, limit) for child in node[1]]
+    if any(p is None for p in parts):
+        return None
+    if node[0] == "any":
+        out = [conj for p in parts for conj in p]
+    else:
+        out = [[]]
+        for p in parts:
+            out = [a + b for a in out for b in p]
+            if len(out) > limit:
+                return None
+    return out if len(out) <= limit else None
+
+
+def productions_for(cond: Condition, level: int, multi: frozenset[str] = frozenset()) -> list[dict]:
+    """The durable_rules rules for one condition; `multi` names the list facts (several values at once).
+
+    An `any` becomes one durable rule per alternative, all running the same
+    action: durable_rules would otherwise fire an `$any` once for every
+    combination of matching members (2^n - 1 firings for n known members).
+    """
     gate = {"$and": [{"t": "L"}, {"n": level}]}
-    b = _RuleBuilder(gate)
+    node = _nnf(cond, multi)
+    alternatives = _dnf(node)
+    if alternatives is None:  # too many alternatives: let durable_rules' $any handle it
+        nodes = [node if node[0] == "all" else ("all", [node])]
+    else:
+        nodes = [("all", conj) for conj in alternatives]
+    return [{"all": [{"g0": gate}] + _RuleBuilder(gate).entries(n)} for n in nodes]
+
+
+def production(cond: Condition, level: int, multi: frozenset[str] = frozenset()) -> dict:
+    """A single durable_rules rule for a condition, `any` kept as `$any` (see productions_for)."""
+    gate = {"$and": [{"t": "L"}, {"n": level}]}
     node = _nnf(cond, multi)
     if node[0] != "all":
         node = ("all", [node])
-    return {"all": [{"g0": gate}] + b.entries(node)}
+    return {"all": [{"g0": gate}] + _RuleBuilder(gate).entries(node)}
 
 
 @dataclass
@@ -266,6 +314,7 @@ class CompiledRulebase:
     max_level: int
     lock: threading.Lock
     passes: dict[int, list[str]] = field(default_factory=dict)  # level -> rulesets of that pass
+    keys: dict[str, frozenset] = field(default_factory=dict)  # ruleset -> (t, k) of the facts its rules test
     on_fire: Callable[[int, dict], None] | None = None
     closed: bool = False
     cache: dict = field(default_factory=dict)  # per-rulebase data other stages precompute once
@@ -307,32 +356,32 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
             compiled_holder[0].on_fire(index, c._m)
         return act
 
-    # Rulesets hold the productions of one pass each: a pass then costs one
-    # assert per ruleset of that pass, instead of one per ruleset of the rulebase.
+    # Rulesets hold the rules of one pass each: a pass then costs one assert per
+    # ruleset of that pass, instead of one per ruleset of the rulebase.
     productions.sort(key=lambda p: p.level)
     multi = frozenset(f.id for f in rb.facts.values() if f.type == "list")
-    passes: dict[int, list[str]] = {}
-    start = 0
-    while start < len(productions):
-        level = productions[start].level
-        end = start
-        while end < len(productions) and productions[end].level == level and end - start < PRODUCTIONS_PER_RULESET:
-            end += 1
-        name = f"{prefix}_{len(names)}"
-        rs: dict[str, dict] = {}
-        for i in range(start, end):
-            rule = production(productions[i].when, level, multi)
+    by_level: dict[int, list[tuple[str, dict, int]]] = {}
+    for i, p in enumerate(productions):
+        for j, rule in enumerate(productions_for(p.when, p.level, multi)):
             rule["run"] = action_for(i)
-            rs[f"p{i}"] = rule
-        rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))
-        definitions[name] = rs
-        names.append(name)
-        passes.setdefault(level, []).append(name)
-        start = end
+            by_level.setdefault(p.level, []).append((f"p{i}_{j}", rule, i))
+    passes: dict[int, list[str]] = {}
+    keys: dict[str, frozenset] = {}
+    for level in sorted(by_level):
+        rules = by_level[level]
+        for start in range(0, len(rules), PRODUCTIONS_PER_RULESET):
+            name = f"{prefix}_{len(names)}"
+            chunk = rules[start:start + PRODUCTIONS_PER_RULESET]
+            rs = {rname: rule for rname, rule, _ in chunk}
+            rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))
+            definitions[name] = rs
+            names.append(name)
+            passes.setdefault(level, []).append(name)
+            keys[name] = frozenset(k for _, _, i in chunk for k in _fact_keys(productions[i].when))
     host = _QuietHost.make(definitions)
     phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
     max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
     compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases), max_level,
-                                threading.Lock(), passes=passes)
+                                threading.Lock(), passes=passes, keys=keys)
     compiled_holder.append(compiled)
     return compiled

@@ -375,13 +375,14 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
                 known += run.pending
                 run.pending = []
                 names = compiled.passes.get(level)
-                if names:
-                    # Everything known so far, then the pass marker: negation is only
-                    # judged once every fact of this pass is in.
-                    batch = [*known, {"sid": sid, "t": "L", "n": level}]
-                    for name in names:
-                        used.append((name, batch))
-                    _assert(compiled, run, names, batch)
+                for name in names or ():
+                    # What this ruleset's rules can match of everything known so far,
+                    # then the pass marker: negation is only judged once all of it is in.
+                    keys = compiled.keys[name]
+                    batch = [f for f in known if (f["t"], f["k"]) in keys]
+                    batch.append({"sid": sid, "t": "L", "n": level})
+                    used.append((name, batch))
+                    _assert(compiled, run, [name], batch)
         finally:
             compiled.on_fire = None
             _clean(compiled, sid, used)

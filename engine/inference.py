@@ -298,25 +298,33 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
     """
     deps = _Deps.of(compiled)
     known = {f for f in deps.order if profile.known(f)} | derived
-    memo: dict[str, list[str]] = {}
+    rule_memo: dict[str, tuple[str, ...]] = {}
+    typ_memo: dict[str, tuple[str, ...]] = {}
 
-    def rule_missing(rid: str, visiting: set[str]) -> list[str]:
-        if rid in memo:
-            return memo[rid]
+    def typ_missing(tid: str, visiting: set[str]) -> tuple[str, ...]:
+        if tid not in typ_memo:
+            out: dict[str, None] = {}
+            for s in deps.evidencers.get(tid, ()):
+                if s not in fired_ids and s not in visiting:
+                    out.update(dict.fromkeys(rule_missing(s, visiting)))
+            typ_memo[tid] = tuple(out)
+        return typ_memo[tid]
+
+    def rule_missing(rid: str, visiting: set[str]) -> tuple[str, ...]:
+        if rid in rule_memo:
+            return rule_memo[rid]
         visiting.add(rid)
-        out = [f for f in deps.refs[rid] if f not in known]
+        out = dict.fromkeys(f for f in deps.refs[rid] if f not in known)
         for f in deps.derived[rid]:
             if f not in known:
                 for s in deps.setters[f]:
                     if s not in fired_ids and s not in visiting:
-                        out += rule_missing(s, visiting)
+                        out.update(dict.fromkeys(rule_missing(s, visiting)))
         for t in deps.typologies[rid]:
-            for s in deps.evidencers.get(t, ()):
-                if s not in fired_ids and s not in visiting:
-                    out += rule_missing(s, visiting)
+            out.update(dict.fromkeys(typ_missing(t, visiting)))
         visiting.discard(rid)
-        memo[rid] = out = list(dict.fromkeys(out))
-        return out
+        rule_memo[rid] = result = tuple(out)
+        return result
 
     uses: dict[str, int] = {}
     per_typ: dict[str, list[str]] = {}
@@ -327,7 +335,8 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
                 continue
             for f in rule_missing(rid, set()):
                 counts[f] = counts.get(f, 0) + 1
-                uses[f] = uses.get(f, 0) + 1
+        for f, n in counts.items():
+            uses[f] = uses.get(f, 0) + n
         per_typ[tid] = sorted(counts, key=lambda f: (-counts[f], deps.order[f]))
     overall = sorted(uses, key=lambda f: (-uses[f], deps.order[f]))
     return per_typ, overall

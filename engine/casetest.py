@@ -2,21 +2,28 @@
 
 A case gives facts and/or utterances and expects classes, fired rules and
 strategies. Failures name the case's file:line, expected vs got, and what
-fired, so a trainer can see which rule to change. Rule coverage tells which
-rules no case exercises.
+fired with its weight, so a trainer can see which rule to change. Rule
+coverage tells which rules and strategies no case exercises.
+
+Case files are checked completely before anything runs (`check_cases`): a
+malformed case is a problem with a position (exit 2), never a failing case
+(exit 1), so "the rulebase is wrong" and "the test is wrong" stay apart.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .compiler import CompiledRulebase
-from .errors import Problem, RulebaseError, did_you_mean
+from .errors import InputError, Problem, RulebaseError, did_you_mean
 from .inference import Result, infer
 from .loader import display_path
-from .model import Rulebase
-from .profile import profile_from_located
+from .model import Rule, Rulebase, SetFact, Strategy, Warn
+from .profile import Profile, profile_from_located
 from .yamlpos import Located, Pos, YamlError, load_file
+
+CASE_KEYS = ("name", "given", "expect", "expect_fired", "expect_not_fired", "expect_strategy", "notes")
 
 
 @dataclass
@@ -36,6 +43,7 @@ class Case:
     fired: list[str] = field(default_factory=list)
     not_fired: list[str] = field(default_factory=list)
     strategies: list[str] = field(default_factory=list)
+    profile: Profile | None = None
 
 
 @dataclass
@@ -48,12 +56,42 @@ class CaseResult:
     def ok(self) -> bool:
         return not self.failures
 
+    def trace(self) -> list[str]:
+        """What fired, in order: each rule with the classes it pushed and the weight it added."""
+        if self.result is None:
+            return []
+        weights: dict[str, list[str]] = {}
+        for c in self.result.conclusions.values():
+            for b in c.because:
+                weights.setdefault(b.rule.id, []).append(f"{b.cls} {b.weight:+.2f}")
+        prods = {p.id: p for p in [*self.result.rulebase.rules, *self.result.rulebase.strategies]}
+        out = []
+        for fid in self.result.fired:
+            p = prods.get(fid)
+            parts = list(weights.get(fid, []))
+            if isinstance(p, Rule):
+                parts += [f"sets {e.fact} = {_show(e.value)}" for e in p.then if isinstance(e, SetFact)]
+                parts += ["warns" for e in p.then if isinstance(e, Warn)]
+            elif isinstance(p, Strategy):
+                parts.append("strategy")
+            out.append(f"{fid} ({', '.join(parts)})" if parts else fid)
+        return out
+
+
+def _show(v: object) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
 
 @dataclass
 class Report:
     results: list[CaseResult]
     rules: list[str]  # every rule and strategy id
     covered: set[str]
+    strategies: set[str] = field(default_factory=set)  # which of `rules` are strategies
 
     @property
     def failed(self) -> list[CaseResult]:
@@ -68,14 +106,29 @@ class Report:
         return len(self.covered & set(self.rules)) / len(self.rules) if self.rules else 1.0
 
 
-def load_cases(rb: Rulebase, paths: list[Path] | None = None) -> list[Case]:
-    """Read and check every case file; raise RulebaseError with all problems."""
+def case_files(rb: Rulebase) -> list[Path]:
+    return sorted((Path(rb.root) / "tests").glob("*.yaml"))
+
+
+def check_cases(rb: Rulebase, paths: list[Path] | None = None,
+                declared: Iterable[str] = ()) -> tuple[list[Case], list[Problem]]:
+    """Every case and every problem in the case files, without running anything.
+
+    `declared` are ids of rules that exist in the YAML but failed to load:
+    a case naming one is not reported again as an unknown rule.
+    """
     if paths is None:
-        paths = sorted((Path(rb.root) / "tests").glob("*.yaml"))
+        paths = case_files(rb)
     problems: list[Problem] = []
     cases: list[Case] = []
     rule_ids = [r.id for r in rb.rules]
     strat_ids = [s.id for s in rb.strategies]
+    declared = set(declared)
+    names: dict[str, Pos] = {}
+
+    def bad(pos: Pos, message: str, check: str = "test-format") -> None:
+        problems.append(Problem(pos, message, check))
+
     for path in paths:
         try:
             doc = load_file(path, display_path(path))
@@ -85,53 +138,107 @@ def load_cases(rb: Rulebase, paths: list[Path] | None = None) -> list[Case]:
         if doc is None:
             continue
         if not isinstance(doc.value, dict) or "cases" not in doc.value or not isinstance(doc.value["cases"].value, list):
-            problems.append(Problem(doc.pos, "a test file holds `cases:`, a list of cases", "test-format"))
+            bad(doc.pos, "a test file holds `cases:`, a list of cases")
             continue
+        for k, v in doc.value.items():
+            if k != "cases":
+                bad(v.key_pos or v.pos, f"unknown key {k!r} in a test file; it holds only `cases:`")
         for item in doc.value["cases"].value:
-            if not isinstance(item.value, dict):
-                problems.append(Problem(item.pos, "a case is a mapping with name, given, expect", "test-format"))
+            case = _case(item, rb, rule_ids, strat_ids, declared, bad, problems)
+            if case is None:
                 continue
-            m = item.value
-            allowed = ("name", "given", "expect", "expect_fired", "expect_not_fired", "expect_strategy", "notes")
-            for k, v in m.items():
-                if k not in allowed:
-                    problems.append(Problem(v.key_pos or v.pos, f"unknown key {k!r}{did_you_mean(k, allowed)}",
-                                            "test-format"))
-            name = str(m["name"].value) if "name" in m else f"case at line {item.pos.line}"
-            case = Case(name, item.pos, m.get("given"))
-            exp = m.get("expect")
-            if exp is not None and exp.value is not None:
-                if not isinstance(exp.value, dict):
-                    problems.append(Problem(exp.pos, "`expect` maps typology ids to class ids", "test-format"))
-                else:
-                    for tid, v in exp.value.items():
-                        typ = rb.typologies.get(tid)
-                        if typ is None:
-                            problems.append(Problem(v.key_pos or v.pos, f"unknown typology {tid!r}"
-                                                    f"{did_you_mean(tid, rb.typologies)}", "unknown-typology"))
-                            continue
-                        value, minc = v.value, None
-                        if isinstance(value, dict):
-                            minc = value["min_confidence"].value if "min_confidence" in value else None
-                            value = value["value"].value if "value" in value else None
-                        if value is not None and value not in typ.classes:
-                            problems.append(Problem(v.pos, f"typology {tid} has no class {value!r}"
-                                                    f"{did_you_mean(str(value), typ.classes)}", "unknown-class"))
-                            continue
-                        case.expect.append(Expectation(tid, value, minc, v.pos))
-            for key, target, known in (("expect_fired", case.fired, rule_ids + strat_ids),
-                                       ("expect_not_fired", case.not_fired, rule_ids + strat_ids),
-                                       ("expect_strategy", case.strategies, strat_ids)):
-                loc = m.get(key)
-                if loc is None:
-                    continue
-                for x in (loc.value if isinstance(loc.value, list) else [loc]):
-                    if x.value not in known:
-                        problems.append(Problem(x.pos, f"unknown {'strategy' if key == 'expect_strategy' else 'rule'} "
-                                                f"{x.value!r}{did_you_mean(str(x.value), known)}", "unknown-rule"))
-                    else:
-                        target.append(x.value)
+            if case.name in names:
+                bad(item.value["name"].pos, f"duplicate case name {case.name!r} (first at {names[case.name]}); "
+                                            "names identify cases in reports and -k")
+            else:
+                names[case.name] = case.pos
             cases.append(case)
+    return cases, sorted(problems, key=Problem.sort_key)
+
+
+def _case(item: Located, rb: Rulebase, rule_ids: list[str], strat_ids: list[str], declared: set[str],
+          bad, problems: list[Problem]) -> Case | None:
+    if not isinstance(item.value, dict):
+        bad(item.pos, "a case is a mapping with name, given, expect")
+        return None
+    m = item.value
+    for k, v in m.items():
+        if k not in CASE_KEYS:
+            bad(v.key_pos or v.pos, f"unknown key {k!r}{did_you_mean(k, CASE_KEYS)}; a case has "
+                                    f"{', '.join(CASE_KEYS)}")
+    name_loc = m.get("name")
+    if name_loc is None or not isinstance(name_loc.value, str) or not name_loc.value.strip():
+        bad(name_loc.pos if name_loc else item.pos, "a case needs a `name:` (text) that says what it checks",
+            "missing-key" if name_loc is None else "test-format")
+        return None
+    case = Case(name_loc.value.strip(), item.pos, m.get("given"))
+    try:
+        case.profile = profile_from_located(case.given, rb, item.pos.file)
+    except InputError as e:
+        problems.extend(e.problems or [Problem(item.pos, str(e), "test-format")])
+    exp = m.get("expect")
+    if exp is not None and exp.value is not None:
+        if not isinstance(exp.value, dict):
+            bad(exp.pos, "`expect` maps typology ids to class ids, e.g. `objection: no_money`")
+        else:
+            for tid, v in exp.value.items():
+                e = _expectation(tid, v, rb, bad)
+                if e is not None:
+                    case.expect.append(e)
+    for key in ("expect_fired", "expect_not_fired", "expect_strategy"):
+        loc = m.get(key)
+        if loc is None:
+            continue
+        known = strat_ids if key == "expect_strategy" else rule_ids + strat_ids
+        what = "strategy" if key == "expect_strategy" else "rule"
+        target = {"expect_fired": case.fired, "expect_not_fired": case.not_fired,
+                  "expect_strategy": case.strategies}[key]
+        for x in (loc.value if isinstance(loc.value, list) else [loc]):
+            if not isinstance(x.value, str):
+                bad(x.pos, f"`{key}` lists {what} ids")
+            elif x.value in known:
+                target.append(x.value)
+            elif x.value not in declared:
+                problems.append(Problem(x.pos, f"unknown {what} {x.value!r}{did_you_mean(x.value, known)}",
+                                        "unknown-rule"))
+    if not (case.expect or case.fired or case.not_fired or case.strategies) and not any(
+            k in m for k in ("expect", "expect_fired", "expect_not_fired", "expect_strategy")):
+        bad(item.pos, f"case {case.name!r} expects nothing: add `expect:`, `expect_fired:`, "
+                      "`expect_not_fired:` or `expect_strategy:`")
+    return case
+
+
+def _expectation(tid: str, v: Located, rb: Rulebase, bad) -> Expectation | None:
+    typ = rb.typologies.get(tid)
+    if typ is None:
+        bad(v.key_pos or v.pos, f"unknown typology {tid!r}{did_you_mean(tid, rb.typologies)}", "unknown-typology")
+        return None
+    value, minc = v.value, None
+    if isinstance(value, dict):
+        for k, x in value.items():
+            if k not in ("value", "min_confidence"):
+                bad(x.key_pos or x.pos, f"unknown key {k!r}{did_you_mean(k, ('value', 'min_confidence'))}; "
+                                        "write {value: CLASS, min_confidence: 0.5}")
+        if "min_confidence" in value:
+            mc = value["min_confidence"].value
+            if isinstance(mc, bool) or not isinstance(mc, (int, float)) or not 0 <= mc <= 1:
+                bad(value["min_confidence"].pos, "min_confidence is a number from 0 to 1")
+                return None
+            minc = float(mc)
+        value = value["value"].value if "value" in value else None
+    if isinstance(value, (list, dict, bool)):
+        bad(v.pos, f"expected one class id of {tid} (or null), e.g. `{tid}: {next(iter(typ.classes), 'x')}`")
+        return None
+    if value is not None and str(value) not in typ.classes:
+        bad(v.pos, f"typology {tid} has no class {value!r}{did_you_mean(str(value), typ.classes)}; "
+                   f"classes are {', '.join(typ.classes)}", "unknown-class")
+        return None
+    return Expectation(tid, None if value is None else str(value), minc, v.pos)
+
+
+def load_cases(rb: Rulebase, paths: list[Path] | None = None) -> list[Case]:
+    """Read and check every case file; raise RulebaseError with all problems."""
+    cases, problems = check_cases(rb, paths)
     if problems:
         raise RulebaseError(problems)
     return cases
@@ -139,10 +246,12 @@ def load_cases(rb: Rulebase, paths: list[Path] | None = None) -> list[Case]:
 
 def run_case(compiled: CompiledRulebase, case: Case) -> CaseResult:
     rb = compiled.rulebase
-    try:
-        prof = profile_from_located(case.given, rb, case.pos.file)
-    except Exception as e:  # an invalid `given` is a failure of this case, reported with its position
-        return CaseResult(case, [f"invalid `given`: {e}"], None)
+    prof = case.profile
+    if prof is None:  # a case built by hand rather than by check_cases
+        try:
+            prof = profile_from_located(case.given, rb, case.pos.file)
+        except InputError as e:
+            return CaseResult(case, [f"invalid `given`: {e}"], None)
     result = infer(compiled, prof)
     failures: list[str] = []
     for e in case.expect:
@@ -150,15 +259,17 @@ def run_case(compiled: CompiledRulebase, case: Case) -> CaseResult:
         got = f"{c.value} ({c.confidence:.2f})" if c.value else f"null ({c.reason})"
         if c.value != e.value:
             alts = ", ".join(f"{k} {v:.2f}" for k, v in c.scores[:4])
-            failures.append(f"{e.typology}: expected {e.value}, got {got}" + (f"; scores: {alts}" if alts else ""))
+            failures.append(f"{e.typology}: expected {e.value or 'null'}, got {got}"
+                            + (f"; scores: {alts}" if alts else ""))
         elif e.min_confidence is not None and c.confidence < e.min_confidence:
-            failures.append(f"{e.typology}: expected confidence ≥ {e.min_confidence}, got {c.confidence:.2f}")
+            failures.append(f"{e.typology}: expected {e.value} with confidence ≥ {e.min_confidence:g}, "
+                            f"got {c.confidence:.2f}")
     for rid in case.fired:
         if rid not in result.fired:
-            failures.append(f"expected rule {rid} to fire, it did not")
+            failures.append(f"expected {rid} to fire, it did not")
     for rid in case.not_fired:
         if rid in result.fired:
-            failures.append(f"expected rule {rid} not to fire, it fired")
+            failures.append(f"expected {rid} not to fire, it fired")
     got_strats = [s.strategy.id for s in result.strategies]
     for sid in case.strategies:
         if sid not in got_strats:
@@ -173,4 +284,5 @@ def run_cases(compiled: CompiledRulebase, cases: list[Case]) -> Report:
     for r in results:
         if r.result is not None:
             covered.update(r.result.fired)
-    return Report(results, [r.id for r in rb.rules] + [s.id for s in rb.strategies], covered)
+    return Report(results, [r.id for r in rb.rules] + [s.id for s in rb.strategies], covered,
+                  {s.id for s in rb.strategies})

@@ -1,0 +1,16 @@
+"""`zhike rules doc`: the sales playbook generated from the rulebase (HTML or Markdown)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..errors import EXIT_OK
+from ..output import write_text
+
+
+def run(rulebase: Path, output: str | None, lang: str, fmt: str) -> int:
+    from ..doc import render_doc
+    from ..loader import load_rulebase
+
+    rb = load_rulebase(rulebase)
+    write_text(render_doc(rb, fmt, lang), output)
+    return EXIT_OK

@@ -10,6 +10,7 @@ passes match it.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,83 @@ class Matched:
     confidence: float | None = None
     utterance: str | None = None
     derived_by: str | None = None
+
+
+class MatchedFacts(Sequence):
+    """The facts a firing matched, decoded from the engine's message only when someone reads them:
+    most firings in a batch run are never explained, and decoding is most of an action's cost."""
+
+    __slots__ = ("_ctx", "_items", "_message")
+
+    def __init__(self, message: Any, ctx: tuple[dict, list[str]]):
+        self._message, self._ctx, self._items = message, ctx, None
+
+    def _load(self) -> list[Matched]:
+        if self._items is None:
+            self._items = _decode(self._message, *self._ctx)
+        return self._items
+
+    def __getitem__(self, i):
+        return self._load()[i]
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._load())
+
+
+def _decode(message: Any, phrase_hits: dict[str, tuple[int, str]], utterances: list[str]) -> list[Matched]:
+    out: list[Matched] = []
+
+    def visit(x: Any) -> None:
+        if isinstance(x, dict):
+            t = x.get("t")
+            if isinstance(t, str) and "sid" in x:
+                if t == "f":
+                    out.append(Matched("fact", x["k"], x.get("v"), derived_by=x.get("r")))
+                elif t == "p":
+                    i, hit = phrase_hits.get(x["k"], (0, ""))
+                    out.append(Matched("said", x["k"], hit, utterance=utterances[i] if utterances else ""))
+                elif t == "c":
+                    out.append(Matched("conclusion", x["k"], x.get("v"), confidence=x.get("cf")))
+                return
+            for v in x.values():
+                visit(v)
+        elif isinstance(x, list):
+            for v in x:
+                visit(v)
+
+    visit(message)
+    seen, unique = set(), []
+    for m in out:
+        key = (m.kind, m.id, repr(m.value))
+        if key not in seen:
+            seen.add(key)
+            unique.append(m)
+    return unique
+
+
+def _lowest_confidence(message: Any) -> float:
+    """The lowest confidence among the conclusions a firing matched (1.0 if none)."""
+    low = 1.0
+    stack = [message]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if x.get("t") == "c" and "sid" in x:
+                low = min(low, x.get("cf", 1.0))
+            elif "sid" not in x:
+                stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return low
 
 
 @dataclass
@@ -134,76 +212,55 @@ class _Run:
     utterances: list[str]
     phrase_hits: dict[str, tuple[int, str]]
     conclusions: dict[str, Conclusion] = field(default_factory=dict)
-    fired: dict[int, list[Matched]] = field(default_factory=dict)
+    fired: dict[int, Any] = field(default_factory=dict)  # production index -> the engine's first match
     order: list[int] = field(default_factory=list)
     evidence: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
     pending: list[dict] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
     strategies: list[StrategyResult] = field(default_factory=list)
+    matched: dict[int, MatchedFacts] = field(default_factory=dict)
+    absorbed: int = 0
     error: str | None = None
 
     def on_fire(self, index: int, message: Any) -> None:
-        # Runs inside a durable_rules action. durable_rules would swallow an
+        # Runs inside a durable_rules action, once per match: keep it to a dict
+        # lookup (a rule counts once however many ways it matches). The rest
+        # happens in absorb() after the pass. durable_rules would swallow an
         # exception into the state; we keep it and raise it to the caller.
         try:
-            self._fire(index, message)
+            if index < 0:
+                raise RuntimeError("the sink rule fired")
+            if index not in self.fired:
+                self.fired[index] = message
+                self.order.append(index)
         except Exception as e:
             p = self.compiled.productions[index] if 0 <= index < len(self.compiled.productions) else None
             self.error = f"{type(e).__name__} in the action of {getattr(p, 'id', index)}: {e}"
 
-    def _fire(self, index: int, message: Any) -> None:
-        if index < 0:
-            raise RuntimeError("the sink rule fired")
-        if index in self.fired:  # a rule counts once however many ways it matches
-            return
-        matched = self._matched(message)
-        self.fired[index] = matched
-        self.order.append(index)
-        p = self.compiled.productions[index]
-        factor = min((m.confidence for m in matched if m.kind == "conclusion" and m.confidence is not None),
-                     default=1.0)
-        if isinstance(p, Strategy):
-            self.strategies.append(StrategyResult(p, factor, matched))
-            return
-        for e in p.then:
-            if isinstance(e, Evidence):
-                self.evidence.setdefault(e.typology, []).append((index, e.cls, e.weight * factor))
-            elif isinstance(e, SetFact):
-                self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
-                self.derived.append(Derived(e.fact, e.value, p, matched))
-            elif isinstance(e, Warn):
-                self.warnings.append(Warning_(e.text, p, matched))
-
-    def _matched(self, message: Any) -> list[Matched]:
-        out: list[Matched] = []
-
-        def visit(x: Any) -> None:
-            if isinstance(x, dict):
-                t = x.get("t")
-                if isinstance(t, str) and "sid" in x:
-                    if t == "f":
-                        out.append(Matched("fact", x["k"], x.get("v"), derived_by=x.get("r")))
-                    elif t == "p":
-                        i, hit = self.phrase_hits.get(x["k"], (0, ""))
-                        out.append(Matched("said", x["k"], hit, utterance=self.utterances[i] if self.utterances else ""))
-                    elif t == "c":
-                        out.append(Matched("conclusion", x["k"], x.get("v"), confidence=x.get("cf")))
-                    return
-                for v in x.values():
-                    visit(v)
-            elif isinstance(x, list):
-                for v in x:
-                    visit(v)
-
-        visit(message)
-        seen, unique = set(), []
-        for m in out:
-            key = (m.kind, m.id, repr(m.value))
-            if key not in seen:
-                seen.add(key)
-                unique.append(m)
-        return unique
+    def absorb(self) -> None:
+        """Turn this pass's firings into evidence, derived facts, warnings and strategies."""
+        prods = self.compiled.productions
+        scaled = _Deps.of(self.compiled).scaled
+        ctx = (self.phrase_hits, self.utterances)
+        for index in self.order[self.absorbed:]:
+            message = self.fired[index]
+            p = prods[index]
+            factor = _lowest_confidence(message) if index in scaled else 1.0
+            matched = MatchedFacts(message, ctx)
+            self.matched[index] = matched
+            if isinstance(p, Strategy):
+                self.strategies.append(StrategyResult(p, factor, matched))
+                continue
+            for e in p.then:
+                if isinstance(e, Evidence):
+                    self.evidence.setdefault(e.typology, []).append((index, e.cls, e.weight * factor))
+                elif isinstance(e, SetFact):
+                    self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
+                    self.derived.append(Derived(e.fact, e.value, p, matched))
+                elif isinstance(e, Warn):
+                    self.warnings.append(Warning_(e.text, p, matched))
+        self.absorbed = len(self.order)
 
 
 def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
@@ -238,7 +295,7 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
     because: list[Because] = []
     for index, cls, w in run.evidence.get(typ.id, []):
         per_class.setdefault(cls, []).append(w)
-        because.append(Because(prods[index], cls, w, run.fired[index]))
+        because.append(Because(prods[index], cls, w, run.matched[index]))
     order = list(typ.classes)
     scores = sorted(((c, combine(ws)) for c, ws in per_class.items()),
                     key=lambda cs: (-cs[1], order.index(cs[0])))
@@ -263,6 +320,7 @@ class _Deps:
     setters: dict[str, list[str]]  # fact id -> rules that set it
     evidencers: dict[str, list[str]]  # typology id -> rules that give it evidence
     order: dict[str, int]  # fact id -> catalogue position
+    scaled: frozenset[int] = frozenset()  # productions that test conclusions (weight scaled by their confidence)
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> _Deps:
@@ -283,7 +341,9 @@ class _Deps:
                 derived[r.id] = list(dict.fromkeys(c.fact for c in walk(r.when)
                                                    if isinstance(c, FactTest) and c.fact in setters))
                 typs[r.id] = list(dict.fromkeys(c.typology for c in walk(r.when) if isinstance(c, ConclusionTest)))
-            deps = cls(refs, derived, typs, setters, evidencers, {f: i for i, f in enumerate(rb.facts)})
+            scaled = frozenset(i for i, p in enumerate(compiled.productions)
+                               if any(isinstance(c, ConclusionTest) for c in walk(p.when)))
+            deps = cls(refs, derived, typs, setters, evidencers, {f: i for i, f in enumerate(rb.facts)}, scaled)
             compiled.cache["deps"] = deps
         return deps
 
@@ -342,24 +402,29 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
     return per_typ, overall
 
 
-def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict]]]) -> None:
+def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict]]], failed: bool) -> None:
     """Leave the sid empty for the next profile: retract every fact asserted, pass markers first
-    so that no rule can complete (and fire) while the rest goes."""
+    so that no rule can complete (and fire) while the rest goes. After a failure the sid's state
+    may also hold the engine's record of the exception, so the next profile gets a fresh sid."""
     host = compiled.host
     try:
         for name, batch in used:
             host.retract_facts(name, [batch[-1], *batch[:-1]])
     except Exception:  # a failed run may have left the state half-built
-        for name, _ in used:
-            try:
-                host.delete_state(name, sid)
-            except Exception:  # already gone
-                pass
-        compiled.cache["sid"] = str(next(_sid_counter))  # never reuse a sid we could not empty
+        failed = True
+    if failed:
+        # Not delete_state: it is what corrupts durable_rules' heap. One stale sid per failed
+        # profile (a bug, never a user mistake) stays far below the 1024-sid limit.
+        compiled.cache["sid"] = str(next(_sid_counter))
 
 
-def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
-    """Run the rulebase on one profile and explain every conclusion."""
+def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) -> Result:
+    """Run the rulebase on one profile and explain every conclusion.
+
+    missing=False skips the missing-facts analysis (Result.missing and each
+    Conclusion.missing stay empty): for hypothetical runs that only compare
+    conclusions, such as the questionnaire's look-ahead.
+    """
     if compiled.closed:
         raise InferenceError("this compiled rulebase has been closed")
     rb = compiled.rulebase
@@ -372,6 +437,7 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
         run = _Run(compiled, sid, profile.utterances, hits)
         compiled.on_fire = run.on_fire
         used: list[tuple[str, list[dict]]] = []
+        failed = True
         try:
             known = _fact_dicts(profile, sid) + [{"sid": sid, "t": "p", "k": pid} for pid in hits]
             for level in range(compiled.max_level + 2):
@@ -392,13 +458,15 @@ def infer(compiled: CompiledRulebase, profile: Profile) -> Result:
                     batch.append({"sid": sid, "t": "L", "n": level})
                     used.append((name, batch))
                     _assert(compiled, run, [name], batch)
+                run.absorb()
+            failed = False
         finally:
             compiled.on_fire = None
-            _clean(compiled, sid, used)
+            _clean(compiled, sid, used, failed)
     prods = compiled.productions
     fired_ids = {prods[i].id for i in run.order}
     derived_ids = {d.fact for d in run.derived}
-    per_typ, overall = _missing(compiled, profile, fired_ids, derived_ids)
+    per_typ, overall = _missing(compiled, profile, fired_ids, derived_ids) if missing else ({}, [])
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}

@@ -84,7 +84,7 @@ def test_counter_evidence_and_threshold(mini_compiled):
 def test_action_errors_reach_the_caller_and_no_facts_are_left_behind(mini_rb, monkeypatch):
     import engine.inference as inf
 
-    real_fire = inf._Run._fire
+    real_fire = inf._Run.on_fire
     compiled = compile_rulebase(mini_rb)
     try:
         def boom(self, index, message):
@@ -94,10 +94,12 @@ def test_action_errors_reach_the_caller_and_no_facts_are_left_behind(mini_rb, mo
             return sum(len(compiled.host.get_ruleset(n).get_facts(compiled.cache["sid"]))
                        for n in compiled.ruleset_names)
 
-        monkeypatch.setattr(inf._Run, "_fire", boom)
+        # raising inside the durable_rules action: the engine swallows it into the
+        # state, and infer() must raise it anyway
+        monkeypatch.setattr(inf._Run, "on_fire", boom)
         with pytest.raises(InferenceError, match="boom"):
             infer(compiled, profile_from_dict({"facts": {"pace": "fast"}}, mini_rb))
-        monkeypatch.setattr(inf._Run, "_fire", real_fire)
+        monkeypatch.setattr(inf._Run, "on_fire", real_fire)
         r = infer(compiled, profile_from_dict({"facts": {"pace": "fast", "guard": True}}, mini_rb))
         assert r.conclusions["social_style"].value == "tiger"
         assert facts_left() == 0

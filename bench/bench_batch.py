@@ -1,0 +1,517 @@
+"""Throughput and memory of `zhike batch` on a synthetic prospect list.
+
+Run: .venv/bin/python bench/bench_batch.py [--rows 2000] [--seed 1] [--workers 1,2] [--fact-columns 24]
+                                           [--memory-rows 10000,100000] [--rulebase DIR] [--skip a,b,c,d]
+
+Prints records/s for
+  (a) `zhike batch` end to end (a subprocess reading and writing CSV),
+  (b) the library call engine.batch.classify_records, rows already in memory,
+  (c) raw durable_rules: the same compiled rulesets fed exactly the asserts
+      inference makes (recorded beforehand: input facts, phrases, conclusions
+      and derived facts, pass by pass), actions doing nothing, then retracted,
+  (d) a plain-Python evaluation of the same rules (the floor; the evaluator
+      lives only in this script),
+for each worker count, with and without the result cache where it applies,
+and the ratios the targets are stated in: (b)/(c) >= 0.8, 2 workers / 1 >= 1.8.
+--memory-rows runs (a) with 2 workers on lists of those sizes and reports the
+peak RSS of the whole process tree and the wall time (target: 100k rows in
+under 2 minutes, memory at 100k within 10% of 10k).
+
+The list is reproducible with --seed: --fact-columns facts of the catalogue as
+columns (headers as fact ids or zh labels), each filled in 20-70% of rows
+with ids, labels or 是/否-style answers, an utterances column built from the
+rulebase's own phrase keywords in about half the rows, and contact columns
+that map to nothing. A figure, not a test: nothing here asserts a timing.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing as mp
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from engine.compiler import compile_rulebase  # noqa: E402
+from engine.loader import RESERVED_UTTERANCES, load_rulebase  # noqa: E402
+from engine.model import All, Any_, ConclusionTest, Evidence, FactTest, Not, PhraseTest, SetFact, walk  # noqa: E402
+from engine.profile import LIST_SPLIT  # noqa: E402
+
+ZHIKE = str(Path(sys.executable).parent / "zhike")
+FILLER = ["你好", "我们看看", "OK, thanks", "发一份资料过来", "what does it cost?", "下周再聊", "嗯"]
+
+
+# --- the synthetic list ---------------------------------------------------------------------------
+
+def keywords(rb) -> list[str]:
+    out: list[str] = []
+    for p in list(rb.rules) + list(rb.strategies):
+        for c in walk(p.when):
+            if isinstance(c, PhraseTest):
+                out += list(c.keywords)
+    return sorted(set(out)) or ["太贵了"]
+
+
+def columns_for(rb, rnd: random.Random, fact_columns: int) -> list[tuple[str, str | None]]:
+    """(header, fact id) pairs: some facts under their id or zh label, an utterances column, and
+    columns that map to nothing. A CRM export carries a few dozen fact columns, not the whole catalogue."""
+    cols: list[tuple[str, str | None]] = [("Record ID", None), ("Company", None), ("Email", None)]
+    facts = [f for f in rb.facts.values() if f.id != RESERVED_UTTERANCES]
+    if fact_columns:
+        facts = sorted(rnd.sample(facts, min(fact_columns, len(facts))), key=lambda f: list(rb.facts).index(f.id))
+    for f in facts:
+        cols.append((f.label.zh if rnd.random() < 0.4 else f.id, f.id))
+    if RESERVED_UTTERANCES in rb.facts:
+        cols.append(("客户原话" if rnd.random() < 0.5 else "Notes", RESERVED_UTTERANCES))
+    cols.append(("Lifecycle Stage", None))
+    return cols
+
+
+def cell(f, rnd: random.Random) -> str:
+    if f.type == "bool":
+        return rnd.choice(["是", "否", "yes", "no", "1", "0", "TRUE", "false"])
+    if f.type == "number":
+        lo = f.min if f.min is not None else 0
+        hi = f.max if f.max is not None else lo + 1_000_000
+        hi = min(hi, lo + 10_000_000)
+        v = rnd.uniform(lo, hi)
+        return rnd.choice([f"{v:.0f}", f"{v / 1e4:.1f}万" if v >= 1e4 else f"{v:.0f}"])
+    if f.type in ("enum", "list") and f.values:
+        v = rnd.choice(list(f.values.values()))
+        forms = [v.id, v.label.zh, v.label.en]
+        if f.type == "list":  # a label with a comma cannot stand in a list cell
+            forms = [x for x in forms if not LIST_SPLIT.search(x)]
+        return rnd.choice(forms)
+    return rnd.choice(["a", "b", "c"])
+
+
+def generate(rb, rows: int, seed: int, path: Path, bad: float = 0.0, fact_columns: int = 24) -> set[int]:
+    """Write the list; return the Record IDs of rows planted bad (when bad > 0)."""
+    rnd = random.Random(seed)
+    cols = columns_for(rb, rnd, fact_columns)
+    kws = keywords(rb)
+    fill = {fid: rnd.uniform(0.2, 0.7) for _, fid in cols if fid}
+    planted: set[int] = set()
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\r\n")
+        w.writerow([h for h, _ in cols])
+        for i in range(rows):
+            row: list[str] = []
+            for h, fid in cols:
+                if fid is None:
+                    row.append({"Record ID": str(i), "Company": f"公司{i % 997}", "Email": f"p{i}@example.com",
+                                "Lifecycle Stage": rnd.choice(["lead", "customer", ""])}[h])
+                elif rnd.random() >= fill[fid]:
+                    row.append("")
+                elif fid == RESERVED_UTTERANCES:
+                    row.append("\n".join(rnd.choice(kws if rnd.random() < 0.7 else FILLER)
+                                         for _ in range(rnd.randint(1, 2))))
+                else:
+                    row.append(cell(rb.facts[fid], rnd))
+            if bad and rnd.random() < bad:
+                planted.add(i)
+                kind = rnd.randrange(2)
+                if kind == 0:
+                    row = row[:-2]  # wrong number of cells
+                else:
+                    j = next(k for k, (_, fid) in enumerate(cols) if fid and rb.facts[fid].type in ("bool", "enum"))
+                    row[j] = "??bad??"  # a value its fact does not allow
+            w.writerow(row)
+    return planted
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+# --- (b) the library ------------------------------------------------------------------------------
+
+def bench_library(rb, records: list[dict], workers: int, cache: int) -> float:
+    from engine.batch import classify_records
+
+    t = time.perf_counter()
+    n = sum(1 for _ in classify_records(records, rb, workers=workers, cache_size=cache, errors="mark"))
+    return n / (time.perf_counter() - t)
+
+
+def profiles_of(rb, records: list[dict]):
+    from engine.batch import result_columns
+    from engine.mapping import build_plan
+
+    plan = build_plan(list(records[0]), rb, reserved=frozenset(result_columns(rb)))
+    out = []
+    for r in records:
+        prof, problems = plan.profile(list(r.values()))
+        if not problems:
+            out.append(prof)
+    return out
+
+
+# --- (c) raw durable_rules -----------------------------------------------------------------------
+
+def _record_batches(rb, profiles: list) -> list[list[tuple[str, list[dict]]]]:
+    """For each profile, the exact (ruleset, facts) asserts inference makes, conclusions and derived
+    facts included, so that (c) replays the same engine work without zhike's bookkeeping."""
+    import engine.inference as inf
+
+    compiled = compile_rulebase(rb)
+    recorded: list[tuple[str, list[dict]]] = []
+    real_assert = inf._assert
+
+    def capture(compiled_, run, names, facts):
+        for name in names:
+            recorded.append((name, [dict(f) for f in facts]))
+        return real_assert(compiled_, run, names, facts)
+
+    inf._assert = capture
+    out = []
+    try:
+        for prof in profiles:
+            recorded.clear()
+            inf.infer(compiled, prof, missing=False)
+            out.append(list(recorded))
+    finally:
+        inf._assert = real_assert
+    # ruleset names are per compilation: map them to positions so another compilation can replay them
+    order = {name: i for i, name in enumerate(compiled.ruleset_names)}
+    compiled.close()
+    return [[(order[name], facts) for name, facts in rec] for rec in out]
+
+
+def _raw_setup(rb) -> Any:
+    compiled = compile_rulebase(rb)
+    compiled.on_fire = lambda index, message: None  # actions run, and do nothing
+    return compiled
+
+
+def _raw_run(compiled, recorded: list) -> int:
+    """durable_rules alone: the same rulesets fed the same facts pass by pass as inference feeds
+    them (recorded beforehand, conclusions and derived facts included), actions doing nothing,
+    then emptied by retraction as inference does (delete_state corrupts durable_rules' heap)."""
+    host = compiled.host
+    names = compiled.ruleset_names
+    for asserts in recorded:
+        for i, batch in asserts:
+            host.assert_facts(names[i], batch)
+        for i, batch in asserts:
+            host.retract_facts(names[i], [batch[-1], *batch[:-1]])
+    return len(recorded)
+
+
+# --- (d) plain Python ---------------------------------------------------------------------------
+
+def _combine(ws: list[float]) -> float:
+    mb = md = 0.0
+    for w in ws:
+        if w > 0:
+            mb += w * (1 - mb)
+        elif w < 0:
+            md += -w * (1 - md)
+    if mb >= 1 and md >= 1:
+        return 0.0
+    return (mb - md) / (1 - min(mb, md))
+
+
+def _holds(c, facts: dict, answered: set, concl: dict, hits: dict, rb) -> tuple[bool, float]:
+    """Whether a condition holds, and the lowest confidence of the conclusions it used."""
+    if isinstance(c, All):
+        low = 1.0
+        for x in c.items:
+            ok, cf = _holds(x, facts, answered, concl, hits, rb)
+            if not ok:
+                return False, 1.0
+            low = min(low, cf)
+        return True, low
+    if isinstance(c, Any_):
+        for x in c.items:
+            ok, cf = _holds(x, facts, answered, concl, hits, rb)
+            if ok:
+                return True, cf
+        return False, 1.0
+    if isinstance(c, Not):
+        return not _holds(c.item, facts, answered, concl, hits, rb)[0], 1.0
+    if isinstance(c, PhraseTest):
+        return c.id in hits, 1.0
+    if isinstance(c, ConclusionTest):
+        got = concl.get(c.typology)
+        if c.op == "known":
+            return (got is not None) == bool(c.operand), got[1] if got else 1.0
+        if got is None or (c.min_confidence is not None and got[1] < c.min_confidence):
+            return False, 1.0
+        v = got[0]
+        ok = {"is": v == c.operand, "in": v in (c.operand or ()), "is_not": v != c.operand,
+              "not_in": v not in (c.operand or ())}[c.op]
+        return ok, got[1]
+    assert isinstance(c, FactTest)
+    v = facts.get(c.fact)
+    op, arg = c.op, c.operand
+    if op == "known":
+        return (v is not None) == bool(arg), 1.0
+    if op == "answered":
+        return (c.fact in answered) == bool(arg), 1.0
+    if v is None:
+        return False, 1.0
+    if isinstance(v, list):
+        return (arg in v if op == "is" else bool(set(v) & set(arg)) if op == "in" else False), 1.0
+    if op == "is":
+        return v == arg, 1.0
+    if op == "in":
+        return v in arg, 1.0
+    if op == "is_not":
+        return v != arg, 1.0
+    if op == "not_in":
+        return v not in arg, 1.0
+    if op == "between":
+        return arg[0] <= v <= arg[1], 1.0
+    return {"gt": v > arg, "gte": v >= arg, "lt": v < arg, "lte": v <= arg}[op], 1.0
+
+
+def plain_eval(rb, matcher, prof) -> dict[str, tuple[str | None, float]]:
+    facts = dict(prof.facts)
+    if prof.utterances:
+        facts[RESERVED_UTTERANCES] = len(prof.utterances)
+    answered = set(facts)
+    hits = matcher.match(prof.utterances) if prof.utterances else {}
+    evidence: dict[str, dict[str, list[float]]] = {}
+    concl: dict[str, tuple[str, float]] = {}
+    out: dict[str, tuple[str | None, float]] = {}
+    prods = list(rb.rules) + list(rb.strategies)
+    top = max([p.level for p in prods] + [t.level for t in rb.typologies.values()] + [0])
+    pending: dict[str, Any] = {}
+    for level in range(top + 2):
+        for t in rb.typologies.values():
+            if t.level != level:
+                continue
+            scores = sorted(((cls, _combine(ws)) for cls, ws in evidence.get(t.id, {}).items()),
+                            key=lambda x: (-x[1], list(t.classes).index(x[0])))
+            value = None
+            if scores and scores[0][1] >= t.threshold and not (len(scores) > 1 and
+                                                                abs(scores[0][1] - scores[1][1]) < 1e-9):
+                value = scores[0][0]
+                concl[t.id] = (value, round(scores[0][1], 4))
+            out[t.id] = (value, round(scores[0][1], 4) if value else 0.0)
+        if level > top:
+            break
+        facts.update(pending)
+        pending = {}
+        for p in prods:
+            if p.level != level:
+                continue
+            ok, factor = _holds(p.when, facts, answered, concl, hits, rb)
+            if not ok or not hasattr(p, "then"):
+                continue
+            for e in p.then:
+                if isinstance(e, Evidence):
+                    evidence.setdefault(e.typology, {}).setdefault(e.cls, []).append(e.weight * factor)
+                elif isinstance(e, SetFact):
+                    pending[e.fact] = e.value
+    return out
+
+
+def _plain_setup(rb) -> Any:
+    from engine.compiler import PhraseMatcher
+
+    return rb, PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)
+                              if isinstance(c, PhraseTest)])
+
+
+def _plain_run(state, profiles: list) -> int:
+    rb, matcher = state
+    for prof in profiles:
+        plain_eval(rb, matcher, prof)
+    return len(profiles)
+
+
+_JOB: dict[str, Any] = {}  # set before the worker processes fork, so they inherit it unpickled
+
+
+def _job_init() -> None:
+    _JOB["state"] = _JOB["setup"](_JOB["rb"])
+
+
+def _job_part(i: int) -> int:
+    return _JOB["run"](_JOB["state"], _JOB["parts"][i])
+
+
+def in_processes(setup, run, rb, profiles: list, workers: int) -> float:
+    """Records/s of run() over the profiles split across `workers` processes; setup is not timed."""
+    if workers == 1:
+        state = setup(rb)
+        t = time.perf_counter()
+        n = run(state, profiles)
+        return n / (time.perf_counter() - t)
+    _JOB.update(setup=setup, run=run, rb=rb, parts=[profiles[i::workers] for i in range(workers)])
+    with mp.get_context("fork").Pool(workers, initializer=_job_init) as pool:
+        pool.map(_noop, range(workers * 4))  # every worker is up and set up before the clock starts
+        t = time.perf_counter()
+        n = sum(pool.map(_job_part, range(workers), chunksize=1))
+        return n / (time.perf_counter() - t)
+
+
+def _noop(_: Any) -> None:
+    time.sleep(0.05)
+
+
+# --- (a) end to end, and memory ----------------------------------------------------------------------
+
+def _tree_rss(pid: int) -> int:
+    """RSS in bytes of a process and all its descendants (Linux /proc)."""
+    children: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo += children.get(p, [])
+        try:
+            with open(f"/proc/{p}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def end_to_end(src: Path, out: Path, workers: int, rulebase: str, cache: bool) -> tuple[float, float, int]:
+    """(seconds, records/s, peak RSS of the process tree) of one `zhike batch` run."""
+    env = dict(os.environ)
+    if not cache:
+        env["ZHIKE_BATCH_CACHE"] = "0"
+    rows = sum(1 for _ in open(src, encoding="utf-8")) - 1
+    t = time.perf_counter()
+    proc = subprocess.Popen([ZHIKE, "batch", str(src), "-o", str(out), "--workers", str(workers),
+                             "--rulebase", rulebase], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = [0]
+
+    def watch() -> None:
+        while proc.poll() is None:
+            peak[0] = max(peak[0], _tree_rss(proc.pid))
+            time.sleep(0.05)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    _, err = proc.communicate()
+    th.join()
+    dt = time.perf_counter() - t
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"zhike batch failed ({proc.returncode}): {err.decode()[-2000:]}")
+    return dt, rows / dt, peak[0]
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rows", type=int, default=2000, help="rows of the throughput list (default 2000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--workers", default="1,2", help="worker counts to measure (default 1,2)")
+    ap.add_argument("--memory-rows", default="", help="e.g. 10000,100000: end-to-end runs for peak memory")
+    ap.add_argument("--fact-columns", type=int, default=24,
+                    help="fact columns in the list, besides utterances (default 24; 0 = the whole catalogue)")
+    ap.add_argument("--rulebase", default=str(ROOT / "rulebase"))
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
+    args = ap.parse_args()
+    skip = set(args.skip.split(","))
+    workers = [int(w) for w in args.workers.split(",") if w]
+    rb = load_rulebase(args.rulebase)
+    print(f"rulebase {rb.name} {rb.version}: {len(rb.facts)} facts, {len(rb.rules)} rules, "
+          f"{len(rb.strategies)} strategies, {len(rb.typologies)} typologies; {os.cpu_count()} CPUs")
+    tmp = Path(tempfile.mkdtemp(prefix="zhike-bench-"))
+    src = tmp / "prospects.csv"
+    generate(rb, args.rows, args.seed, src, fact_columns=args.fact_columns)
+    records = read_rows(src)
+    profiles = profiles_of(rb, records)
+    distinct = len({(tuple(sorted((k, str(v)) for k, v in p.facts.items())), tuple(p.utterances)) for p in profiles})
+    print(f"{args.rows:,} rows (seed {args.seed}), {distinct:,} distinct fact sets; list in {src}")
+
+    # The plain evaluator is only a floor if it computes the same thing: say how close it is.
+    from engine.compiler import PhraseMatcher
+    from engine.inference import infer
+
+    compiled = compile_rulebase(rb)
+    matcher = PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)
+                             if isinstance(c, PhraseTest)])
+    sample = profiles[:300]
+    same = sum(all(infer(compiled, p).conclusions[t].value == v for t, (v, _) in plain_eval(rb, matcher, p).items())
+               for p in sample)
+    compiled.close()
+    print(f"(d) agrees with the engine on every conclusion for {same}/{len(sample)} sampled rows\n")
+
+    fig: dict[tuple[str, int], float] = {}
+    print(f"{'':44} " + "".join(f"{f'{w} worker' + ('s' if w > 1 else ''):>14}" for w in workers))
+
+    def line(label: str, key: str, fn) -> None:
+        vals = []
+        for w in workers:
+            v = fn(w)
+            fig[(key, w)] = v
+            vals.append(f"{v:12,.0f}/s")
+        print(f"{label:44} " + "".join(f"{v:>14}" for v in vals), flush=True)
+
+    if "a" not in skip:
+        line("(a) zhike batch end to end, cache", "a", lambda w: end_to_end(src, tmp / "o.csv", w, args.rulebase,
+                                                                            True)[1])
+        line("(a) zhike batch end to end, no cache", "a0", lambda w: end_to_end(src, tmp / "o.csv", w,
+                                                                                args.rulebase, False)[1])
+    if "b" not in skip:
+        line("(b) library classify_records, cache", "b", lambda w: bench_library(rb, records, w, 4096))
+        line("(b) library classify_records, no cache", "b0", lambda w: bench_library(rb, records, w, 0))
+    if "c" not in skip:
+        recorded = _record_batches(rb, profiles)
+        line("(c) raw durable_rules, no-op actions", "c", lambda w: in_processes(_raw_setup, _raw_run, rb, recorded, w))
+    if "d" not in skip:
+        line("(d) plain Python rules (floor)", "d", lambda w: in_processes(_plain_setup, _plain_run, rb, profiles, w))
+
+    print("\nratios (targets: (b)/(c) >= 0.8; 2 workers / 1 >= 1.8)")
+    for w in workers:
+        if ("b0", w) in fig and ("c", w) in fig:
+            print(f"  {w} worker(s): (b)/(c) = {fig[('b', w)] / fig[('c', w)]:.2f} with cache, "
+                  f"{fig[('b0', w)] / fig[('c', w)]:.2f} without")
+        if ("d", w) in fig and ("b0", w) in fig:
+            print(f"  {w} worker(s): (d)/(b) no cache = {fig[('d', w)] / fig[('b0', w)]:.0f}x (the floor)")
+    if 1 in workers and 2 in workers:
+        for key, label in (("a", "(a) cache"), ("a0", "(a) no cache"), ("b", "(b) cache"), ("b0", "(b) no cache"),
+                           ("c", "(c)"), ("d", "(d)")):
+            if (key, 1) in fig:
+                print(f"  2 workers / 1, {label:14} = {fig[(key, 2)] / fig[(key, 1)]:.2f}")
+
+    sizes = [int(s) for s in args.memory_rows.split(",") if s]
+    if sizes:
+        print("\nend to end with 2 workers, cache on (targets: 100k rows < 120 s; memory at 100k within 10% of 10k)")
+        peaks = {}
+        for n in sizes:
+            big = tmp / f"p{n}.csv"
+            generate(rb, n, args.seed, big, fact_columns=args.fact_columns)
+            dt, rate, peak = end_to_end(big, tmp / "o.csv", 2, args.rulebase, True)
+            peaks[n] = peak
+            print(f"  {n:>9,} rows: {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB",
+                  flush=True)
+            big.unlink()
+        if len(sizes) > 1:
+            lo, hi = min(sizes), max(sizes)
+            print(f"  memory {hi:,} / {lo:,} rows = {peaks[hi] / peaks[lo]:.2f}")
+    for f in tmp.iterdir():
+        f.unlink()
+    tmp.rmdir()
+
+
+if __name__ == "__main__":
+    main()

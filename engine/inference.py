@@ -312,40 +312,75 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
 
 @dataclass
 class _Deps:
-    """What each rule tests, precomputed once per compiled rulebase (missing-fact analysis runs per profile)."""
+    """What each rule depends on, precomputed once per compiled rulebase: the missing-facts
+    analysis runs for every profile, so per profile it is only bit operations and filtering."""
 
-    refs: dict[str, list[str]]  # rule id -> catalogue facts it tests
-    derived: dict[str, list[str]]  # rule id -> derived facts it tests (facts some rule sets)
-    typologies: dict[str, list[str]]  # rule id -> typologies it tests
-    setters: dict[str, list[str]]  # fact id -> rules that set it
+    bit: dict[str, int]  # fact id -> its bit
+    closure: dict[str, int]  # rule id -> facts it tests, directly or through the derived facts
+    #                          and conclusions it waits on (their rules' facts), as a bit mask
     evidencers: dict[str, list[str]]  # typology id -> rules that give it evidence
-    order: dict[str, int]  # fact id -> catalogue position
-    scaled: frozenset[int] = frozenset()  # productions that test conclusions (weight scaled by their confidence)
+    ranked: dict[str, list[str]]  # typology id -> facts that may matter, most rules first
+    overall: list[str]  # every fact that may matter, most rules first
+    scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
+    position: dict[int, int]  # id(production) -> its index
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> _Deps:
         deps = compiled.cache.get("deps")
         if deps is None:
-            rb = compiled.rulebase
-            setters: dict[str, list[str]] = {}
-            evidencers: dict[str, list[str]] = {t: [] for t in rb.typologies}
-            for r in rb.rules:
-                for e in r.then:
-                    if isinstance(e, SetFact):
-                        setters.setdefault(e.fact, []).append(r.id)
-                    elif isinstance(e, Evidence) and r.id not in evidencers[e.typology]:
-                        evidencers[e.typology].append(r.id)
-            refs, derived, typs = {}, {}, {}
-            for r in rb.rules:
-                refs[r.id] = [f for f in fact_refs(r.when) if f in rb.facts]
-                derived[r.id] = list(dict.fromkeys(c.fact for c in walk(r.when)
-                                                   if isinstance(c, FactTest) and c.fact in setters))
-                typs[r.id] = list(dict.fromkeys(c.typology for c in walk(r.when) if isinstance(c, ConclusionTest)))
-            scaled = frozenset(i for i, p in enumerate(compiled.productions)
-                               if any(isinstance(c, ConclusionTest) for c in walk(p.when)))
-            deps = cls(refs, derived, typs, setters, evidencers, {f: i for i, f in enumerate(rb.facts)}, scaled)
-            compiled.cache["deps"] = deps
+            deps = compiled.cache["deps"] = cls._build(compiled)
         return deps
+
+    @classmethod
+    def _build(cls, compiled: CompiledRulebase) -> _Deps:
+        rb = compiled.rulebase
+        bit = {f: 1 << i for i, f in enumerate(rb.facts)}
+        setters: dict[str, list[Rule]] = {}
+        evidencers: dict[str, list[str]] = {t: [] for t in rb.typologies}
+        for r in rb.rules:
+            for e in r.then:
+                if isinstance(e, SetFact):
+                    setters.setdefault(e.fact, []).append(r)
+                elif isinstance(e, Evidence) and r.id not in evidencers[e.typology]:
+                    evidencers[e.typology].append(r.id)
+        by_id = {r.id: r for r in rb.rules}
+        closure: dict[str, int] = {}
+
+        def close(r: Rule, visiting: set[str]) -> int:
+            if r.id in closure:
+                return closure[r.id]
+            visiting.add(r.id)
+            mask = 0
+            for f in fact_refs(r.when):
+                mask |= bit.get(f, 0)
+            for c in walk(r.when):
+                deps: list[Rule] = []
+                if isinstance(c, FactTest) and c.fact in setters and c.op != "answered":
+                    deps = setters[c.fact]
+                elif isinstance(c, ConclusionTest):
+                    deps = [by_id[x] for x in evidencers.get(c.typology, ())]
+                for d in deps:
+                    if d.id not in visiting:  # the loader rejects cycles; this only guards recursion
+                        mask |= close(d, visiting)
+            visiting.discard(r.id)
+            closure[r.id] = mask
+            return mask
+
+        for r in rb.rules:
+            close(r, set())
+        order = list(rb.facts)
+        ranked: dict[str, list[str]] = {}
+        total: dict[str, int] = {}
+        for tid, rules in evidencers.items():
+            counts = {f: sum(1 for r in rules if closure[r] & bit[f]) for f in order}
+            ranked[tid] = sorted((f for f in order if counts[f]), key=lambda f: (-counts[f], order.index(f)))
+            for f, n in counts.items():
+                total[f] = total.get(f, 0) + n
+        overall = sorted((f for f in order if total[f]), key=lambda f: (-total[f], order.index(f)))
+        scaled = frozenset(i for i, p in enumerate(compiled.productions)
+                           if any(isinstance(c, ConclusionTest) for c in walk(p.when)))
+        position = {id(p): i for i, p in enumerate(compiled.productions)}
+        return cls(bit, closure, evidencers, ranked, overall, scaled, position)
 
 
 def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
@@ -353,52 +388,25 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
     """Unknown facts that unfired rules test, per typology and overall, most useful first.
 
     A rule that has not fired may still fire once more is known: the facts it
-    tests directly, and those behind the conclusions and derived facts it
-    waits on, are what a rep should find out next.
+    tests, and those behind the conclusions and derived facts it waits on, are
+    what a rep should find out next. "Most useful" = tested by the most rules.
     """
     deps = _Deps.of(compiled)
-    known = {f for f in deps.order if profile.known(f)} | derived
-    rule_memo: dict[str, tuple[str, ...]] = {}
-    typ_memo: dict[str, tuple[str, ...]] = {}
-
-    def typ_missing(tid: str, visiting: set[str]) -> tuple[str, ...]:
-        if tid not in typ_memo:
-            out: dict[str, None] = {}
-            for s in deps.evidencers.get(tid, ()):
-                if s not in fired_ids and s not in visiting:
-                    out.update(dict.fromkeys(rule_missing(s, visiting)))
-            typ_memo[tid] = tuple(out)
-        return typ_memo[tid]
-
-    def rule_missing(rid: str, visiting: set[str]) -> tuple[str, ...]:
-        if rid in rule_memo:
-            return rule_memo[rid]
-        visiting.add(rid)
-        out = dict.fromkeys(f for f in deps.refs[rid] if f not in known)
-        for f in deps.derived[rid]:
-            if f not in known:
-                for s in deps.setters[f]:
-                    if s not in fired_ids and s not in visiting:
-                        out.update(dict.fromkeys(rule_missing(s, visiting)))
-        for t in deps.typologies[rid]:
-            out.update(dict.fromkeys(typ_missing(t, visiting)))
-        visiting.discard(rid)
-        rule_memo[rid] = result = tuple(out)
-        return result
-
-    uses: dict[str, int] = {}
+    known = 0
+    for f, b in deps.bit.items():
+        if f in derived or profile.known(f):
+            known |= b
     per_typ: dict[str, list[str]] = {}
+    union = 0
     for tid, rules in deps.evidencers.items():
-        counts: dict[str, int] = {}
+        mask = 0
         for rid in rules:
-            if rid in fired_ids:
-                continue
-            for f in rule_missing(rid, set()):
-                counts[f] = counts.get(f, 0) + 1
-        for f, n in counts.items():
-            uses[f] = uses.get(f, 0) + n
-        per_typ[tid] = sorted(counts, key=lambda f: (-counts[f], deps.order[f]))
-    overall = sorted(uses, key=lambda f: (-uses[f], deps.order[f]))
+            if rid not in fired_ids:
+                mask |= deps.closure[rid]
+        mask &= ~known
+        union |= mask
+        per_typ[tid] = [f for f in deps.ranked[tid] if mask & deps.bit[f]] if mask else []
+    overall = [f for f in deps.overall if union & deps.bit[f]] if union else []
     return per_typ, overall
 
 
@@ -470,7 +478,7 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}
-    position = {id(p): i for i, p in enumerate(prods)}
+    position = _Deps.of(compiled).position
     # most specific first: the plans that combine typologies, then class advice, then general guidance
     run.strategies.sort(key=lambda s: (-s.strategy.priority, -s.strategy.level, -s.confidence, position[id(s.strategy)]))
     return Result(rb, profile, conclusions, run.strategies, run.derived, run.warnings, overall,

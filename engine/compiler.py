@@ -202,6 +202,18 @@ def _flatten_all(node) -> list:
 MAX_DISJUNCTS = 32
 
 
+def _needs_a_fact(rule: dict) -> bool:
+    """Whether a compiled rule has a positive test besides its pass marker (else it can fire on
+    negations alone). Rules that kept an `$any` are treated as not needing one, to be safe."""
+    for entry in rule["all"][1:]:
+        for alias in entry:
+            if alias.endswith("$any"):
+                return False
+            if not alias.endswith("$not"):
+                return True
+    return False
+
+
 def _fact_keys(cond: Condition):
     """(t, k) of every engine fact a condition can match: only those are sent to its ruleset."""
     for c in walk(cond):
@@ -315,6 +327,7 @@ class CompiledRulebase:
     lock: threading.Lock
     passes: dict[int, list[str]] = field(default_factory=dict)  # level -> rulesets of that pass
     keys: dict[str, frozenset] = field(default_factory=dict)  # ruleset -> (t, k) of the facts its rules test
+    blind: frozenset[str] = frozenset()  # rulesets one of whose rules can fire with no fact (only negations)
     on_fire: Callable[[int, dict], None] | None = None
     closed: bool = False
     cache: dict = field(default_factory=dict)  # per-rulebase data other stages precompute once
@@ -367,6 +380,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
             by_level.setdefault(p.level, []).append((f"p{i}_{j}", rule, i))
     passes: dict[int, list[str]] = {}
     keys: dict[str, frozenset] = {}
+    blind: set[str] = set()  # rulesets with a rule that can fire on the pass marker alone
     for level in sorted(by_level):
         rules = by_level[level]
         for start in range(0, len(rules), PRODUCTIONS_PER_RULESET):
@@ -378,10 +392,12 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
             names.append(name)
             passes.setdefault(level, []).append(name)
             keys[name] = frozenset(k for _, _, i in chunk for k in _fact_keys(productions[i].when))
+            if any(not _needs_a_fact(rule) for _, rule, _ in chunk):
+                blind.add(name)
     host = _QuietHost.make(definitions)
     phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
     max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
     compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases), max_level,
-                                threading.Lock(), passes=passes, keys=keys)
+                                threading.Lock(), passes=passes, keys=keys, blind=frozenset(blind))
     compiled_holder.append(compiled)
     return compiled

@@ -290,6 +290,8 @@ def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list
 
 
 def _conclude(run: _Run, typ: Typology) -> Conclusion:
+    if typ.id not in run.evidence:  # most typologies of a sparse profile: nothing to weigh
+        return Conclusion(typ, None, 0.0, [], [], "insufficient evidence", [])
     prods = run.compiled.productions
     per_class: dict[str, list[float]] = {}
     because: list[Because] = []
@@ -393,9 +395,10 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
     """
     deps = _Deps.of(compiled)
     known = 0
-    for f, b in deps.bit.items():
-        if f in derived or profile.known(f):
-            known |= b
+    for f in (*profile.facts, *derived):
+        known |= deps.bit.get(f, 0)
+    if profile.utterances:
+        known |= deps.bit.get(RESERVED_UTTERANCES, 0)
     per_typ: dict[str, list[str]] = {}
     union = 0
     for tid, rules in deps.evidencers.items():
@@ -447,22 +450,26 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
         used: list[tuple[str, list[dict]]] = []
         failed = True
         try:
-            known = _fact_dicts(profile, sid) + [{"sid": sid, "t": "p", "k": pid} for pid in hits]
+            known = [((f["t"], f["k"]), f) for f in _fact_dicts(profile, sid)]
+            known += [(("p", pid), {"sid": sid, "t": "p", "k": pid}) for pid in hits]
             for level in range(compiled.max_level + 2):
                 for typ in rb.typologies.values():
                     if typ.level == level:
                         c = _conclude(run, typ)
                         run.conclusions[typ.id] = c
                         if c.value is not None:
-                            known.append({"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence})
-                known += run.pending
+                            known.append((("c", typ.id),
+                                          {"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence}))
+                known += [(("f", f["k"]), f) for f in run.pending]
                 run.pending = []
                 names = compiled.passes.get(level)
                 for name in names or ():
                     # What this ruleset's rules can match of everything known so far,
                     # then the pass marker: negation is only judged once all of it is in.
                     keys = compiled.keys[name]
-                    batch = [f for f in known if (f["t"], f["k"]) in keys]
+                    batch = [f for k, f in known if k in keys]
+                    if not batch and name not in compiled.blind:
+                        continue  # none of its rules can fire without a fact: skip the engine call
                     batch.append({"sid": sid, "t": "L", "n": level})
                     used.append((name, batch))
                     _assert(compiled, run, [name], batch)

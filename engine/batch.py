@@ -1,0 +1,403 @@
+"""Classify many prospects: rows in, rows with results out, in order, in constant memory.
+
+Library use (no pandas needed)::
+
+    from engine.batch import classify_records
+    for out in classify_records([{"节奏": "快", "Notes": "太贵了"}], lang="en"):
+        print(out["social_style"], out["next_best_action"])
+
+`classify_dataframe(df)` does the same for a pandas DataFrame (pandas is
+imported only then). `zhike batch` (engine/commands/batch.py) drives
+`classify_values` with file readers and writers.
+
+Each worker process compiles its own rulebase: durable_rules is not thread
+safe and keeps its sessions per process. Work goes out in chunks with a
+bounded number in flight, so memory does not grow with the number of rows,
+and comes back in input order. Identical fact sets reuse the result of the
+first (a bounded LRU per worker): inference depends on nothing else.
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import sys
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from .errors import InferenceError, InputError, ZhikeError, did_you_mean
+from .mapping import MapSpec, Plan, build_plan, load_map, map_from_dict
+from .model import Rulebase, Strategy
+
+RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
+DEFAULT_CACHE = 4096
+CHUNK = 64
+Outcome = tuple[list[Any] | None, str | None, str | None]  # results, or (None, error code, message)
+
+_REASON_UI = {
+    "zh": {"none": "证据不足,尚无结论", "head": "{t}={c}({p:.0%})", "sep": ":", "open": "〔", "close": "〕",
+           "said": "客户原话「{}」", "join": ";"},
+    "en": {"none": "insufficient evidence for any conclusion", "head": "{t} = {c} ({p:.0%})", "sep": ": ",
+           "open": " [", "close": "]", "said": "said “{}”", "join": "; "},
+}
+LEADING = 3  # conclusions named in `reason`, most confident first
+
+
+class RowError(InputError):
+    """A row that cannot be classified (library use with errors="raise")."""
+
+    def __init__(self, row: int, code: str, message: str):
+        self.row, self.code, self.message = row, code, message
+        super().__init__(f"row {row}: {message} [{code}]")
+
+    def __reduce__(self):
+        return (RowError, (self.row, self.code, self.message))
+
+
+def result_columns(rb: Rulebase) -> list[str]:
+    """All result columns, in order: per typology its value and confidence, then the tail."""
+    cols: list[str] = []
+    for tid in rb.typologies:
+        cols += [tid, f"{tid}_confidence"]
+    return cols + list(RESULT_TAIL)
+
+
+def select_columns(rb: Rulebase, wanted: str | Sequence[str] | None) -> list[str]:
+    """The result columns to write: all, or those named (comma-separated text or a list), checked."""
+    every = result_columns(rb)
+    if wanted is None:
+        return every
+    names = [w.strip() for w in (wanted.split(",") if isinstance(wanted, str) else wanted) if w.strip()]
+    if not names:
+        raise InputError("--columns names no column; leave it out to get every result column")
+    bad = [n for n in names if n not in every]
+    if bad:
+        raise InputError(f"--columns: no result column {bad[0]!r}{did_you_mean(bad[0], every)}; "
+                         f"the result columns are: {', '.join(every)}")
+    return list(dict.fromkeys(names))
+
+
+@dataclass
+class Settings:
+    """Everything a worker needs; picklable."""
+
+    rulebase: Rulebase
+    spec: MapSpec
+    columns: list[str]  # result columns
+    lang: str = "zh"
+    cache_size: int = DEFAULT_CACHE
+    reserved: frozenset[str] = frozenset()
+
+
+class RowClassifier:
+    """Classifies the cells of one row into result values. One per process (it owns a compiled rulebase)."""
+
+    def __init__(self, settings: Settings, compiled: Any = None):
+        from .compiler import compile_rulebase
+
+        self.settings = settings
+        self.rb = settings.rulebase
+        self._own = compiled is None
+        self.compiled = compiled if compiled is not None else compile_rulebase(self.rb)
+        self._plans: dict[tuple[str, ...], Plan] = {}
+        self._cache: OrderedDict[Any, list[Any]] = OrderedDict()
+        self.hits = self.misses = 0
+        self._ui = _REASON_UI[settings.lang]
+        self._wanted = set(settings.columns)
+
+    def plan(self, columns: tuple[str, ...]) -> Plan:
+        p = self._plans.get(columns)
+        if p is None:
+            p = self._plans[columns] = build_plan(list(columns), self.rb, self.settings.spec, self.settings.reserved)
+        return p
+
+    def __call__(self, columns: tuple[str, ...], values: Sequence[Any]) -> Outcome:
+        from .inference import infer
+
+        profile, problems = self.plan(columns).profile(list(values))
+        if problems:
+            return None, "bad-value", "; ".join(problems)
+        size = self.settings.cache_size
+        key = None
+        if size:
+            key = (tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in profile.facts.items())),
+                   tuple(profile.utterances))
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                self.hits += 1
+                return hit, None, None
+        self.misses += 1
+        try:
+            result = infer(self.compiled, profile)
+        except InferenceError as e:
+            return None, "inference", str(e)
+        out = self.results(result)
+        if key is not None:
+            self._cache[key] = out
+            if len(self._cache) > size:
+                self._cache.popitem(last=False)
+        return out, None, None
+
+    def results(self, result: Any) -> list[Any]:
+        """The result columns of one inference result."""
+        lang, rb, wanted = self.settings.lang, self.rb, self._wanted
+        values: dict[str, Any] = {}
+        for tid, c in result.conclusions.items():
+            values[tid] = c.value
+            values[f"{tid}_confidence"] = c.confidence if c.value is not None else None
+        if "next_best_action" in wanted:
+            values["next_best_action"] = _next_best_action(result, lang)
+        if "reason" in wanted:
+            values["reason"] = self._reason(result)
+        values["missing"] = ", ".join(result.missing)
+        values["rulebase_sha256"] = rb.sha256
+        return [values.get(c) for c in self.settings.columns]
+
+    def _reason(self, result: Any) -> str:
+        from .describe import class_label, value_label
+
+        ui, lang, rb = self._ui, self.settings.lang, self.rb
+        leading = sorted((c for c in result.conclusions.values() if c.value is not None),
+                         key=lambda c: -c.confidence)[:LEADING]
+        if not leading:
+            return ui["none"]
+        parts = []
+        for c in leading:
+            head = ui["head"].format(t=c.typology.label.get(lang), c=class_label(rb, c.typology.id, c.value, lang),
+                                     p=c.confidence)
+            b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
+            if b is None:
+                parts.append(head)
+                continue
+            facts = []
+            for m in b.facts:
+                if m.kind == "fact":
+                    f = rb.facts.get(m.id)
+                    facts.append(f"{f.label.get(lang) if f else m.id}={value_label(rb, m.id, m.value, lang)}")
+                elif m.kind == "said":
+                    facts.append(ui["said"].format(m.utterance))
+                else:
+                    t = rb.typologies.get(m.id)
+                    facts.append(f"{t.label.get(lang) if t else m.id}={class_label(rb, m.id, m.value, lang)}")
+            text = f"{head}{ui['sep']}{_one_line(b.rule.rationale.get(lang))}"
+            if facts:
+                text += f"{ui['open']}{ui['join'].join(facts)}{ui['close']}"
+            parts.append(text)
+        return " | ".join(parts)
+
+    def close(self) -> None:
+        if self._own:
+            self.compiled.close()
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _next_best_action(result: Any, lang: str) -> str | None:
+    nba = result.next_best_action
+    if nba is not None:
+        return _one_line(nba.strategy.summary.get(lang))
+    if not result.strategies:
+        return None
+    top: Strategy = max(result.strategies, key=lambda s: (s.strategy.priority, s.strategy.level, s.confidence)).strategy
+    if top.summary is not None:
+        return _one_line(top.summary.get(lang))
+    advice = top.advice.get("") or next(iter(top.advice.values()), None)
+    return _one_line(advice.get(lang)) if advice else None
+
+
+# --- in order, in parallel, in bounded memory -------------------------------------------
+
+_worker: RowClassifier | None = None
+_worker_error: str | None = None
+_parent = 0
+
+
+def _init_worker(settings: Settings, parent: int) -> None:
+    global _worker, _worker_error, _parent
+    _parent = parent
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    # A worker's own errors travel back to the parent through the pool; what is
+    # left for stderr is the pool's noise when the parent was killed.
+    sys.stderr = open(os.devnull, "w")  # for the life of the worker
+    try:
+        _worker = RowClassifier(settings)
+    except Exception as e:  # a failing initializer would make the pool respawn it forever
+        _worker_error = f"{type(e).__name__}: {e}"
+
+
+def _work(chunk: list[tuple[tuple[str, ...], Sequence[Any]] | None]) -> tuple[list[Outcome | None], int, int]:
+    if os.getppid() != _parent:
+        os._exit(0)  # orphaned: the parent was killed (SIGKILL leaves no chance to stop us)
+    if _worker is None:
+        raise InferenceError(f"a batch worker could not start: {_worker_error}")
+    h, m = _worker.hits, _worker.misses
+    out = [None if item is None else _worker(*item) for item in chunk]
+    return out, _worker.hits - h, _worker.misses - m
+
+
+@dataclass
+class Stats:
+    cache_hits: int = 0
+    cache_misses: int = 0
+
+
+def classify_values(items: Iterable[tuple[Any, tuple[tuple[str, ...], Sequence[Any]] | None]], settings: Settings,
+                    workers: int = 1, compiled: Any = None, stats: Stats | None = None,
+                    chunk: int = CHUNK) -> Iterator[tuple[Any, Outcome | None]]:
+    """(tag, (columns, values) or None) in, (tag, outcome or None) out, in the same order.
+
+    A None item (a row already rejected while reading) passes through. With
+    workers > 1, chunks go to worker processes, at most 4 per worker in flight.
+    """
+    stats = stats if stats is not None else Stats()
+    if workers <= 1:
+        rc = RowClassifier(settings, compiled)
+        try:
+            for tag, item in items:
+                yield tag, (None if item is None else rc(*item))
+        finally:
+            stats.cache_hits += rc.hits
+            stats.cache_misses += rc.misses
+            rc.close()
+        return
+    ctx = mp.get_context("fork" if "fork" in mp.get_all_start_methods() else "spawn")
+    it = iter(items)
+    pending: deque = deque()  # (tags, work, future), oldest first
+    pool = _Pool(ctx, workers, settings)
+    try:
+        while True:
+            block = list(islice(it, chunk))
+            if block:
+                work = [x for _, x in block]
+                pending.append(([t for t, _ in block], work, pool.submit(work)))
+            while pending and (len(pending) >= 4 * workers or not block):
+                tags, work, fut = pending.popleft()
+                try:
+                    outcomes, h, m = fut.result()
+                except BrokenProcessPool:
+                    # A worker died (a crash inside the C engine): every chunk in
+                    # flight is lost. Run them again in new workers, once.
+                    pool.restart()
+                    outcomes, h, m = pool.submit(work).result()
+                    pending = deque((t, w, pool.submit(w)) for t, w, _ in pending)
+                stats.cache_hits += h
+                stats.cache_misses += m
+                yield from zip(tags, outcomes, strict=True)
+            if not block and not pending:
+                break
+    finally:
+        pool.shutdown()
+
+
+class _Pool:
+    """Worker processes that report a dead worker (BrokenProcessPool) instead of hanging."""
+
+    def __init__(self, ctx: Any, workers: int, settings: Settings):
+        self.ctx, self.workers, self.settings = ctx, workers, settings
+        self.restarts = 0
+        self._ex = self._new()
+
+    def _new(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.workers, mp_context=self.ctx, initializer=_init_worker,
+                                   initargs=(self.settings, os.getpid()))
+
+    def submit(self, work: list) -> Any:
+        return self._ex.submit(_work, work)
+
+    def restart(self) -> None:
+        self.restarts += 1
+        if self.restarts > 3:
+            raise InferenceError("batch workers keep dying inside the rule engine; run with --workers 1 "
+                                 "to find the row, or --resume to retry")
+        # wait: forking the new workers while the old pool's threads still run risks a deadlock
+        self._ex.shutdown(wait=True, cancel_futures=True)
+        self._ex = self._new()
+
+    def shutdown(self) -> None:
+        self._ex.shutdown(wait=True, cancel_futures=True)
+
+
+# --- the library API ---------------------------------------------------------------------
+
+def _load_rulebase(rulebase: Rulebase | str | Path | None) -> Rulebase:
+    if isinstance(rulebase, Rulebase):
+        return rulebase
+    from .loader import load_rulebase
+    from .paths import default_rulebase
+
+    return load_rulebase(rulebase or default_rulebase())
+
+
+def _load_spec(mapping: MapSpec | str | Path | Mapping[str, Any] | None, rb: Rulebase) -> MapSpec:
+    if mapping is None:
+        return MapSpec([])
+    if isinstance(mapping, MapSpec):
+        return mapping
+    if isinstance(mapping, Mapping):
+        return map_from_dict(dict(mapping), rb)
+    return load_map(mapping, rb)
+
+
+def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | str | Path | None = None, *,
+                     mapping: MapSpec | str | Path | Mapping[str, Any] | None = None, lang: str = "zh",
+                     columns: str | Sequence[str] | None = None, workers: int = 1, errors: str = "raise",
+                     cache_size: int = DEFAULT_CACHE, compiled: Any = None) -> Iterator[dict[str, Any]]:
+    """Classify dicts (column -> cell); yield each dict with the result columns added, in order.
+
+    Columns map to facts as in `zhike batch` (fact ids, labels, aliases, or
+    `mapping`: a --map file path or the same structure as a dict). `errors`:
+    "raise" raises RowError at the first row that cannot be classified;
+    "mark" yields it with `_error_code` and `_error` set and empty results.
+    """
+    if errors not in ("raise", "mark"):
+        raise ValueError('errors must be "raise" or "mark"')
+    if lang not in _REASON_UI:
+        raise ValueError('lang must be "zh" or "en"')
+    rb = compiled.rulebase if compiled is not None else _load_rulebase(rulebase)
+    wanted = select_columns(rb, columns)
+    settings = Settings(rb, _load_spec(mapping, rb), wanted, lang, cache_size)
+    keys_seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def items() -> Iterator[tuple[tuple[int, Mapping[str, Any]], tuple[tuple[str, ...], list[Any]]]]:
+        for n, rec in enumerate(records, 1):
+            cols = tuple(str(k) for k in rec)
+            cols = keys_seen.setdefault(cols, cols)  # one plan per distinct header
+            yield (n, rec), (cols, list(rec.values()))
+
+    for (n, rec), outcome in classify_values(items(), settings, workers, compiled):
+        assert outcome is not None
+        results, code, message = outcome
+        out = dict(rec)
+        if results is None:
+            if errors == "raise":
+                raise RowError(n, code or "error", message or "")
+            out.update(dict.fromkeys(wanted))
+            out["_error_code"], out["_error"] = code, message
+        else:
+            out.update(zip(wanted, results, strict=True))
+        yield out
+
+
+def classify_dataframe(df: Any, rulebase: Rulebase | str | Path | None = None, **kwargs: Any) -> Any:
+    """A pandas DataFrame with the result columns added (same options as classify_records)."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise ZhikeError("classify_dataframe needs pandas: pip install 'zhike[pandas]'") from None
+    clean = df.astype(object).where(df.notna(), None)
+    names = [str(c) for c in clean.columns]
+    records = (dict(zip(names, row, strict=True)) for row in clean.itertuples(index=False, name=None))
+    out = list(classify_records(records, rulebase, **kwargs))
+    if not out:
+        rb = _load_rulebase(rulebase) if kwargs.get("compiled") is None else kwargs["compiled"].rulebase
+        return pd.DataFrame(columns=names + select_columns(rb, kwargs.get("columns")))
+    return pd.DataFrame(out, index=df.index)

@@ -278,22 +278,30 @@ class PhraseMatcher:
 
     def __post_init__(self) -> None:
         self._compiled = [(t, [re.compile(r, re.IGNORECASE) for r in t.regexes]) for t in self.tests]
+        # every keyword once, with the tests that use it: one substring check per keyword
+        by_keyword: dict[str, list[str]] = {}
+        for t in self.tests:
+            for k in t.keywords:
+                by_keyword.setdefault(k, []).append(t.id)
+        self._keywords = list(by_keyword.items())
 
     def match(self, utterances: list[str]) -> dict[str, tuple[int, str]]:
         """phrase id -> (index of the utterance, the text that matched)."""
         found: dict[str, tuple[int, str]] = {}
         normed = [normalise_text(u) for u in utterances]
+        for i, text in enumerate(normed):
+            for kw, ids in self._keywords:
+                if kw in text:
+                    for pid in ids:
+                        if pid not in found:
+                            found[pid] = (i, kw)
         for test, regexes in self._compiled:
+            if test.id in found or not regexes:
+                continue
             for i, text in enumerate(normed):
-                hit = next((k for k in test.keywords if k in text), None)
-                if hit is None:
-                    for rx in regexes:
-                        m = rx.search(text)
-                        if m:
-                            hit = m.group(0)
-                            break
-                if hit is not None:
-                    found[test.id] = (i, hit)
+                m = next((m for rx in regexes if (m := rx.search(text))), None)
+                if m:
+                    found[test.id] = (i, m.group(0))
                     break
         return found
 

@@ -325,6 +325,7 @@ class _Deps:
     overall: list[str]  # every fact that may matter, most rules first
     scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
     position: dict[int, int]  # id(production) -> its index
+    typologies_by_level: dict[int, list[Typology]]  # the pass at whose start a typology is final
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> _Deps:
@@ -382,7 +383,10 @@ class _Deps:
         scaled = frozenset(i for i, p in enumerate(compiled.productions)
                            if any(isinstance(c, ConclusionTest) for c in walk(p.when)))
         position = {id(p): i for i, p in enumerate(compiled.productions)}
-        return cls(bit, closure, evidencers, ranked, overall, scaled, position)
+        by_level: dict[int, list[Typology]] = {}
+        for t in rb.typologies.values():
+            by_level.setdefault(t.level, []).append(t)
+        return cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level)
 
 
 def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
@@ -452,14 +456,14 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
         try:
             known = [((f["t"], f["k"]), f) for f in _fact_dicts(profile, sid)]
             known += [(("p", pid), {"sid": sid, "t": "p", "k": pid}) for pid in hits]
+            by_level = _Deps.of(compiled).typologies_by_level
             for level in range(compiled.max_level + 2):
-                for typ in rb.typologies.values():
-                    if typ.level == level:
-                        c = _conclude(run, typ)
-                        run.conclusions[typ.id] = c
-                        if c.value is not None:
-                            known.append((("c", typ.id),
-                                          {"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence}))
+                for typ in by_level.get(level, ()):
+                    c = _conclude(run, typ)
+                    run.conclusions[typ.id] = c
+                    if c.value is not None:
+                        known.append((("c", typ.id),
+                                      {"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence}))
                 known += [(("f", f["k"]), f) for f in run.pending]
                 run.pending = []
                 names = compiled.passes.get(level)

@@ -1,0 +1,198 @@
+"""Column mapping: fact ids, labels, built-in aliases, --map files with value tables and ranges."""
+from __future__ import annotations
+
+import pytest
+
+from engine.errors import InputError
+from engine.mapping import build_plan, header_key, load_map, map_from_dict
+
+CRM_FACTS = """
+facts:
+  - id: decision_role
+    type: enum
+    label: {zh: 对方在决策中的角色, en: Their role in the decision}
+    question: {zh: 角色?, en: role?}
+    values:
+      - {id: decision_maker, label: {zh: 决策人, en: decision maker}}
+      - {id: influencer, label: {zh: 影响者, en: influencer}}
+      - {id: user, label: {zh: 使用者, en: user}}
+      - {id: gatekeeper, label: {zh: 把关者, en: gatekeeper}}
+  - id: has_money
+    type: bool
+    label: {zh: 有购买能力(M), en: Has money (M)}
+    question: {zh: 钱?, en: money?}
+  - id: size
+    type: enum
+    label: {zh: 规模, en: size}
+    question: {zh: 规模?, en: size?}
+    values:
+      - {id: small, label: {zh: 小, en: small}}
+      - {id: large, label: {zh: 大, en: large}}
+"""
+
+
+@pytest.fixture
+def crm_rb(mini_copy):
+    from engine.loader import load_rulebase
+
+    (mini_copy / "facts" / "crm.yaml").write_text(CRM_FACTS, encoding="utf-8")
+    return load_rulebase(mini_copy)
+
+
+def _how(plan):
+    return {p.name: (p.fact.id if p.fact else None, p.how) for p in plan.plans}
+
+
+def test_header_key_is_loose():
+    assert header_key("Buying Role") == header_key("buying_role") == header_key(" BUYING-ROLE ")
+    assert header_key("节奏") == "节奏"
+    assert header_key("-") == "-"
+
+
+def test_fact_ids_and_labels_map(mini_rb):
+    plan = build_plan(["pace", "戒备", "Budget", "guarded", "Email"], mini_rb)
+    how = _how(plan)
+    assert how["pace"] == ("pace", "fact id")
+    assert how["戒备"] == ("guard", "label (zh)")
+    assert how["Budget"] == ("budget", "fact id")  # loose: case does not matter
+    assert how["guarded"] == (None, "ignored")  # guard already comes from 戒备
+    assert how["Email"] == (None, "ignored")
+    assert "already comes from" in plan.plans[3].note
+
+
+def test_notes_columns_are_utterances_and_combine(mini_rb):
+    plan = build_plan(["Notes", "备注", "客户原话"], mini_rb)
+    assert [p.fact.id for p in plan.mapped] == ["utterances"] * 3
+    prof, problems = plan.profile(["too expensive", "预算不够\n再说吧", ""])
+    assert not problems
+    assert prof.utterances == ["too expensive", "预算不够", "再说吧"]
+
+
+def test_aliases_whose_fact_is_missing_are_skipped_with_a_reason(mini_rb):
+    plan = build_plan(["Number of Employees", "Lifecycle Stage", "Job Title"], mini_rb)
+    assert not plan.mapped
+    notes = [p.note for p in plan.plans]
+    assert "lacks" in notes[0]
+    assert "Lifecycle Stage" in notes[1] and "no fact with that meaning" in notes[1]
+
+
+def test_crm_aliases_translate_values(crm_rb):
+    plan = build_plan(["Buying Role", "Has Budget"], crm_rb)
+    assert _how(plan) == {"Buying Role": ("decision_role", "alias"), "Has Budget": ("has_money", "alias")}
+    prof, _ = plan.profile(["DECISION_MAKER", "Yes"])
+    assert prof.facts == {"decision_role": "decision_maker", "has_money": True}
+    prof, _ = plan.profile(["INFLUENCER;DECISION_MAKER", "否"])  # HubSpot multi-checkbox: the strongest role
+    assert prof.facts == {"decision_role": "decision_maker", "has_money": False}
+    prof, problems = plan.profile(["BLOCKER", ""])  # a CRM value with no meaning here is unknown, not an error
+    assert prof.facts == {} and not problems
+    prof, problems = plan.profile(["Economic Buyer", None])  # Salesforce contact role
+    assert prof.facts == {"decision_role": "decision_maker"}
+    prof, problems = plan.profile(["janitor", None])
+    assert problems and "decision_role" in problems[0] and "'Buying Role'" in problems[0]
+
+
+def test_invalid_values_are_reported_per_column(mini_rb):
+    plan = build_plan(["pace", "guard", "budget"], mini_rb)
+    prof, problems = plan.profile(["fast", "maybe", "-5"])
+    assert len(problems) == 2
+    assert problems[0].startswith("column 'guard'")
+    assert "range" in problems[1]
+    prof, problems = plan.profile(["快", "是", "1.5万"])
+    assert prof.facts == {"pace": "fast", "guard": True, "budget": 15000.0} and not problems
+
+
+def test_map_file_with_values_and_ranges(mini_rb, tmp_path):
+    m = tmp_path / "map.yaml"
+    m.write_text("""
+columns:
+  客户速度: pace
+  戒心:
+    fact: guard
+    values: {有: true, 没有: false, 说不清: null}
+  Revenue:
+    fact: pace
+    ranges: []
+  Email: ignore
+""", encoding="utf-8")
+    with pytest.raises(InputError, match="already mapped"):
+        load_map(m, mini_rb)
+    m.write_text("""
+columns:
+  客户速度: pace
+  戒心:
+    fact: guard
+    values: {有: true, 没有: false, 说不清: null}
+  Spend:
+    fact: budget
+  Pace score:
+    fact: rich
+    ranges:
+      - {below: 50, value: false}
+      - {from: 50, value: true}
+  Email: ignore
+""", encoding="utf-8")
+    spec = load_map(m, mini_rb)
+    plan = build_plan(["客户速度", "戒心", "Spend", "Pace score", "Email", "pace"], mini_rb, spec)
+    how = _how(plan)
+    assert how["客户速度"] == ("pace", "map file")
+    assert how["pace"] == (None, "ignored")  # the map file wins over the header that is the fact id
+    assert how["Email"] == (None, "ignored")
+    prof, problems = plan.profile(["fast", "没有", "3k", "72", "a@b.c", "slow"])
+    assert not problems
+    assert prof.facts == {"pace": "fast", "guard": False, "budget": 3000.0, "rich": True}
+    prof, problems = plan.profile(["fast", "说不清", "", "49.5", "", ""])
+    assert prof.facts == {"pace": "fast", "rich": False}
+
+
+def test_map_file_problems_are_positioned(mini_rb, tmp_path):
+    m = tmp_path / "bad.yaml"
+    m.write_text("columns:\n  A: paec\n  B: {fact: guard, values: {x: perhaps}}\nextra: 1\n", encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        load_map(m, mini_rb)
+    text = str(e.value)
+    assert f"{m}:2:" in text and 'did you mean "pace"' in text
+    assert "guard is yes/no" in text
+    assert "unknown key 'extra'" in text
+
+
+def test_auto_false_maps_only_the_file(mini_rb):
+    spec = map_from_dict({"auto": False, "columns": {"Speed": "pace"}}, mini_rb)
+    plan = build_plan(["Speed", "guard"], mini_rb, spec)
+    assert _how(plan) == {"Speed": ("pace", "map file"), "guard": (None, "ignored")}
+
+
+def test_result_and_reject_columns_of_earlier_runs_are_ignored(mini_rb):
+    plan = build_plan(["pace", "_row", "_error", "social_style"], mini_rb, reserved=frozenset({"social_style"}))
+    assert [p.name for p in plan.mapped] == ["pace"]
+
+
+def test_missing_map_columns_are_listed(mini_rb):
+    spec = map_from_dict({"columns": {"Speed": "pace", "Gone": "guard"}}, mini_rb)
+    assert build_plan(["Speed"], mini_rb, spec).missing_columns == ["Gone"]
+
+
+def test_alias_table_is_valid_yaml_keyed_by_fact_id():
+    from engine.mapping import _load_alias_data
+
+    data = _load_alias_data()
+    assert "utterances" in data["aliases"]
+    for fid, entry in data["aliases"].items():
+        assert fid.islower() and entry["headers"], fid
+
+
+def test_bundled_rulebase_aliases_map(bundled_rb):
+    plan = build_plan(["Buying Role", "Notes", "Lifecycle Stage", "Job Title", "has_money", "节奏"], bundled_rb)
+    how = _how(plan)
+    assert how["Buying Role"] == ("decision_role", "alias")
+    assert how["Notes"] == ("utterances", "alias")
+    assert how["Lifecycle Stage"][0] is None and how["Job Title"][0] is None
+    assert how["has_money"] == ("has_money", "fact id")
+    assert how["节奏"] == ("pace", "label (zh)")
+    plan = build_plan(["Seniority", "Lead Status", "Deal Stage", "Number of Employees", "Timeframe"], bundled_rb)
+    prof, problems = plan.profile(["VP", "CONNECTED", "contractsent", "525", "3-6 months"])
+    assert not problems
+    assert prof.facts == {"position_level": "senior_executive", "contact_status": "active",
+                          "contract_status": "sent", "buyer_size": "large", "buying_horizon": "later"}
+    prof, _ = plan.profile(["owner", "Open - Not Contacted", "Closed Won", "5-25", "0-3 months"])
+    assert prof.facts == {"position_level": "business_owner", "contact_status": "not_contacted",
+                          "contract_status": "returned", "buyer_size": "small", "buying_horizon": "within_3_months"}

@@ -119,14 +119,23 @@ def generate(rb, rows: int, seed: int, path: Path, bad: float = 0.0, fact_column
                     row.append(cell(rb.facts[fid], rnd))
             if bad and rnd.random() < bad:
                 planted.add(i)
-                kind = rnd.randrange(2)
+                kind = rnd.randrange(3)
                 if kind == 0:
                     row = row[:-2]  # wrong number of cells
+                elif kind == 1:
+                    row[[h for h, _ in cols].index("Company")] = _BAD_BYTES_MARK  # bytes that are not UTF-8
                 else:
                     j = next(k for k, (_, fid) in enumerate(cols) if fid and rb.facts[fid].type in ("bool", "enum"))
                     row[j] = "??bad??"  # a value its fact does not allow
             w.writerow(row)
+    if planted:
+        # undecodable bytes, as a broken export or a wrong save-as produces: a row that cannot be read
+        data = path.read_bytes().replace(_BAD_BYTES_MARK.encode("utf-8"), b"\xff\xfe\xfa\xc3")
+        path.write_bytes(data)
     return planted
+
+
+_BAD_BYTES_MARK = "\ue000bad-bytes\ue000"
 
 
 def read_rows(path: Path) -> list[dict[str, str]]:

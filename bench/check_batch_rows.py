@@ -3,8 +3,8 @@
 Run: .venv/bin/python bench/check_batch_rows.py [--rows 100000] [--bad 0.01] [--workers 2] [--seed 1]
 
 Generates the benchmark's prospect list (bench_batch.generate) with about
---bad of the rows made bad (a wrong number of cells or a value its fact does
-not allow), runs `zhike batch` with --rejects, and checks that the output holds
+--bad of the rows made bad (a wrong number of cells, bytes that are not UTF-8,
+or a value its fact does not allow), runs `zhike batch` with --rejects, and checks that the output holds
 exactly the good rows and the rejects exactly the planted ones, in order, that
 the counts add up and that the exit code is 1. Prints the time it took.
 Exits non-zero if any check fails. A script, not a test: it takes minutes.
@@ -27,7 +27,7 @@ from engine.loader import load_rulebase
 
 
 def ids(path: Path, encoding: str = "utf-8-sig") -> list[int]:
-    with open(path, newline="", encoding=encoding) as fh:
+    with open(path, newline="", encoding=encoding, errors="replace") as fh:
         rows = csv.reader(fh)
         head = next(rows)
         i = head.index("Record ID")

@@ -166,25 +166,29 @@ def profile_from_located(loc: Located | None, rb: Rulebase, file: str) -> Profil
     return profile
 
 
-def load_profile(path: str, rb: Rulebase) -> Profile:
-    """Read a YAML or JSON profile from a file, or from stdin when path is '-'."""
-    if path == "-":
+def read_yaml_input(path: str | Path) -> Located | None:
+    """A user's YAML or JSON file (profile, answers, session), or stdin for '-'; InputError if unusable."""
+    if str(path) == "-":
         name, text = "<stdin>", sys.stdin.read()
     else:
-        name = path
+        name = str(path)
         try:
             text = Path(path).read_bytes().decode("utf-8-sig")
         except FileNotFoundError:
             raise InputError(f"{path}: no such file") from None
         except UnicodeDecodeError:
-            raise InputError(f"{path}: not UTF-8 text; save the profile as UTF-8") from None
+            raise InputError(f"{path}: not UTF-8 text; save it as UTF-8") from None
         except OSError as e:
             raise InputError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        loc = load_text(text, name)
+        return load_text(text, name)
     except YamlError as e:
         raise InputError("", e.problems) from None
-    return profile_from_located(loc, rb, name)
+
+
+def load_profile(path: str, rb: Rulebase) -> Profile:
+    """Read a YAML or JSON profile from a file, or from stdin when path is '-'."""
+    return profile_from_located(read_yaml_input(path), rb, "<stdin>" if path == "-" else path)
 
 
 def profile_from_dict(data: dict[str, Any], rb: Rulebase, where: str = "<profile>") -> Profile:

@@ -24,9 +24,9 @@ from .errors import InputError, Problem, did_you_mean
 from .loader import RESERVED_UTTERANCES
 from .model import Rulebase
 from .output import write_text
-from .profile import ValueProblem, coerce_value, profile_from_located
+from .profile import ValueProblem, coerce_value, profile_from_located, read_yaml_input
 from .questionnaire import SKIP, Questionnaire
-from .yamlpos import Located, YamlError, load_text
+from .yamlpos import Located
 
 MARKER = "zhike_session"
 VERSION = 1
@@ -85,18 +85,7 @@ def _plain(v: Any) -> Any:
 
 
 def _read(path: Path) -> Located | None:
-    try:
-        text = Path(path).read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: not UTF-8 text") from None
-    except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
-    try:
-        return load_text(text, str(path))
-    except YamlError as e:
-        raise InputError("", e.problems) from None
+    return read_yaml_input(path)
 
 
 def load(path: Path, rb: Rulebase) -> Loaded:

@@ -483,7 +483,22 @@ def cell_text(v: Any) -> str:
     return str(v)
 
 
-class CsvWriter:
+class _TextOut:
+    """A writer over a text wrapper of a binary stream it does not own: close detaches, never closes."""
+
+    _out: IO[bytes]
+    _text: io.TextIOWrapper
+
+    def flush(self) -> None:
+        self._text.flush()
+        self._out.flush()
+
+    def close(self) -> None:
+        self.flush()
+        self._text.detach()
+
+
+class CsvWriter(_TextOut):
     """CSV rows to a binary stream; every cell (header too) neutralised against formula injection."""
 
     def __init__(self, out: IO[bytes], columns: Sequence[str] | None, encoding: str = "utf-8", bom: bool = False,
@@ -500,13 +515,6 @@ class CsvWriter:
     def write(self, values: Sequence[Any]) -> None:
         self._csv.writerow([neutralise(cell_text(v)) for v in values])
 
-    def flush(self) -> None:
-        self._text.flush()
-        self._out.flush()
-
-    def close(self) -> None:
-        self.flush()
-        self._text.detach()
 
 
 def _json_value(v: Any) -> Any:
@@ -517,7 +525,7 @@ def _json_value(v: Any) -> Any:
     return v
 
 
-class JsonlWriter:
+class JsonlWriter(_TextOut):
     """One JSON object per line; keys a record lacked stay absent."""
 
     def __init__(self, out: IO[bytes], columns: Sequence[str]):
@@ -534,13 +542,6 @@ class JsonlWriter:
             obj.update(extra)
         self._text.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
 
-    def flush(self) -> None:
-        self._text.flush()
-        self._out.flush()
-
-    def close(self) -> None:
-        self.flush()
-        self._text.detach()
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -602,7 +603,7 @@ class XlsxWriter:
         self._dest.flush()
 
 
-class SpoolWriter:
+class SpoolWriter(_TextOut):
     """Rows as JSON lines of typed cells, for an XLSX output that must survive an interruption.
 
     A zip cannot be appended to, so a resumable XLSX run writes this spool
@@ -617,13 +618,6 @@ class SpoolWriter:
     def write(self, values: Sequence[Any]) -> None:
         self._text.write(json.dumps([_spool_value(v) for v in values], ensure_ascii=False) + "\n")
 
-    def flush(self) -> None:
-        self._text.flush()
-        self._out.flush()
-
-    def close(self) -> None:
-        self.flush()
-        self._text.detach()
 
 
 def _spool_value(v: Any) -> Any:

@@ -516,7 +516,6 @@ class CsvWriter(_TextOut):
         self._csv.writerow([neutralise(cell_text(v)) for v in values])
 
 
-
 def _json_value(v: Any) -> Any:
     if isinstance(v, (_dt.date, _dt.time, _dt.datetime)):
         return v.isoformat()
@@ -541,7 +540,6 @@ class JsonlWriter(_TextOut):
         if extra:
             obj.update(extra)
         self._text.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
-
 
 
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -617,7 +615,6 @@ class SpoolWriter(_TextOut):
 
     def write(self, values: Sequence[Any]) -> None:
         self._text.write(json.dumps([_spool_value(v) for v in values], ensure_ascii=False) + "\n")
-
 
 
 def _spool_value(v: Any) -> Any:

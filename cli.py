@@ -21,23 +21,81 @@ def _rulebase_option(f):
                         help="Rulebase directory (default: $ZHIKE_RULEBASE or the bundled one).")(f)
 
 
+def _say(text: str) -> None:
+    """One line on stderr; if even stderr cannot be written there is no one left to tell."""
+    try:
+        click.echo(text, err=True)
+    except (OSError, ValueError):
+        pass
+
+
 def _run(fn, *args, **kwargs) -> None:
-    """Call a command; user mistakes become a message and exit code, not a traceback."""
-    from engine.errors import ZhikeError
+    """Call a command; user mistakes become a message and exit code, never a traceback.
+
+    ZhikeError carries its own message and exit code. An OSError that escaped
+    the command's own handling is the environment (disk, permissions), so one
+    line and exit 2. Anything else is a bug in zhike: one line asking for a
+    report and exit 1; ZHIKE_DEBUG=1 shows the traceback instead.
+    """
+    import os
+
+    from engine.errors import EXIT_FAILED, EXIT_USAGE, ZhikeError
 
     try:
         code = fn(*args, **kwargs)
     except ZhikeError as e:
-        click.echo(str(e) if str(e) else type(e).__name__, err=True)
+        _say(str(e) if str(e) else type(e).__name__)
         if getattr(e, "problems", None) and len(e.problems) > 1:
-            click.echo(f"{len(e.problems)} problems", err=True)
+            _say(f"{len(e.problems)} problems")
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
+        _say("interrupted")
         sys.exit(130)
     except BrokenPipeError:
+        _quiet_stdout()
         sys.exit(0)
+    except Exception as e:
+        if os.environ.get("ZHIKE_DEBUG", "") not in ("", "0"):
+            raise
+        if isinstance(e, OSError):
+            where = f"{e.filename}: " if e.filename else ""
+            _say(f"zhike: {where}{e.strerror or e}")
+            sys.exit(EXIT_USAGE)
+        message = " ".join(str(e).split())[:300]
+        _say(f"zhike: internal error: {type(e).__name__}: {message} — please report it; "
+             "set ZHIKE_DEBUG=1 to see the traceback")
+        sys.exit(EXIT_FAILED)
     sys.exit(code or 0)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+
+
+class _Group(click.Group):
+    """The top-level group: click's own output (--help, --version, usage errors) to a
+    full disk or closed stdout is one line, not a traceback."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, **kwargs)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(0)
+        except OSError as e:
+            from engine.output import write_failure
+
+            _quiet_stdout()
+            _say(str(write_failure(None, e)))
+            sys.exit(2)
 
 
 def _rb(path: Path | None) -> Path:
@@ -46,7 +104,7 @@ def _rb(path: Path | None) -> Path:
     return path or default_rulebase()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="zhike", message="%(prog)s %(version)s")
 def main() -> None:
     """知客 zhike — who is your customer, and how to sell to them.

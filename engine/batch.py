@@ -118,11 +118,26 @@ class RowClassifier:
         return p
 
     def __call__(self, columns: tuple[str, ...], values: Sequence[Any]) -> Outcome:
+        """The outcome of one row. Never raises for a row (MemoryError aside): whatever goes
+        wrong with its cells or its inference becomes that row's error, so one odd value
+        (a 400-digit number, a list nested 10,000 deep) cannot abort a whole run."""
+        stage = "bad-value"
+        try:
+            profile, problems = self.plan(columns).profile(list(values))
+            if problems:
+                return None, "bad-value", "; ".join(problems)
+            stage = "inference"
+            return self._classify(profile)
+        except MemoryError:
+            raise  # not the row's fault; the run cannot go on
+        except Exception as e:
+            if stage == "bad-value":
+                return None, stage, self._which_cell(columns, values, e)
+            return None, stage, f"this row cannot be classified: {_why(e)}"
+
+    def _classify(self, profile: Any) -> Outcome:
         from .inference import infer
 
-        profile, problems = self.plan(columns).profile(list(values))
-        if problems:
-            return None, "bad-value", "; ".join(problems)
         size = self.settings.cache_size
         key = None
         if size:
@@ -144,6 +159,26 @@ class RowClassifier:
             if len(self._cache) > size:
                 self._cache.popitem(last=False)
         return out, None, None
+
+    def _which_cell(self, columns: tuple[str, ...], values: Sequence[Any], error: Exception) -> str:
+        """Name the cell that raised `error` (only on this rare path: each cell alone is tried again)."""
+        try:
+            plan, n = self.plan(columns), len(values)
+            for i in range(n):
+                alone: list[Any] = [None] * n
+                alone[i] = values[i]
+                try:
+                    plan.profile(alone)
+                except MemoryError:
+                    raise
+                except Exception as e:
+                    name = columns[i] if i < len(columns) else f"#{i + 1}"
+                    return f"column {name!r}: cannot use {_preview(values[i])}: {_why(e)}"
+        except MemoryError:
+            raise
+        except Exception:  # the general message below is all that is left to say
+            pass
+        return f"a cell of this row cannot be used: {_why(error)}"
 
     def results(self, result: Any) -> list[Any]:
         """The result columns of one inference result."""
@@ -201,6 +236,30 @@ def _one_line(s: str) -> str:
     return " ".join(s.split())
 
 
+def _why(e: BaseException) -> str:
+    """An unexpected error in plain words, one line, bounded."""
+    if isinstance(e, OverflowError):
+        return "the number is too large"
+    if isinstance(e, RecursionError):
+        return "the value is nested too deeply"
+    try:
+        text = _one_line(str(e))
+    except Exception:
+        text = ""
+    if len(text) > 200:
+        text = text[:200] + "…"
+    return f"{text} ({type(e).__name__})" if text else type(e).__name__
+
+
+def _preview(value: Any) -> str:
+    """A value as a short quote: enough to find it, never 400 digits."""
+    try:
+        text = repr(value)
+    except Exception:  # e.g. an int past Python's 4300-digit conversion limit
+        return f"a value of type {type(value).__name__}"
+    return text if len(text) <= 40 else f"{text[:24]}… ({len(text):,} characters)"
+
+
 def _next_best_action(result: Any, lang: str) -> str | None:
     nba = result.next_best_action
     if nba is not None:
@@ -219,24 +278,90 @@ def _next_best_action(result: Any, lang: str) -> str | None:
 _worker: RowClassifier | None = None
 _worker_error: str | None = None
 _parent = 0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+WATCH_SECONDS = 0.5  # how often a worker without prctl checks that its parent is alive
 
 
 def _init_worker(settings: Settings, parent: int) -> None:
     global _worker, _worker_error, _parent
     _parent = parent
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    # A worker's own errors travel back to the parent through the pool; what is
-    # left for stderr is the pool's noise when the parent was killed.
-    sys.stderr = open(os.devnull, "w")  # for the life of the worker
+    _die_with_parent(parent)
+    # Ctrl-C and SIGTERM are the parent's to handle: it stops the run, saves the
+    # checkpoint and shuts the pool down, letting the chunks in flight finish. Sent
+    # to the whole process group (a terminal's Ctrl-C, `timeout`, a service
+    # manager), they reach the workers too, which must neither die mid-chunk nor
+    # run the parent's handler, inherited through the fork. If the parent dies
+    # instead, _die_with_parent ends the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _detach_std_streams()
     try:
         _worker = RowClassifier(settings)
     except Exception as e:  # a failing initializer would make the pool respawn it forever
         _worker_error = f"{type(e).__name__}: {e}"
 
 
+def _die_with_parent(parent: int) -> None:
+    """Make this worker end when the parent process does, however it ends (kill -9 included).
+
+    Linux: the kernel sends SIGKILL when the parent dies (prctl PR_SET_PDEATHSIG).
+    Strictly, when the parent *thread* that forked us ends: the pool forks from the
+    thread that first submits work, the one that drives the batch. Elsewhere (or
+    if prctl fails) a daemon thread polls the parent pid. Either way, re-check
+    now: the parent may have died between the fork and this call.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) == 0
+        except Exception:  # no ctypes, no prctl: the watcher below does the job
+            armed = False
+    if os.getppid() != parent:
+        os._exit(0)
+    if not armed:
+        import threading
+
+        threading.Thread(target=_watch_parent, args=(parent,), name="zhike-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while True:
+        time.sleep(WATCH_SECONDS)
+        if os.getppid() != parent:
+            os._exit(0)
+
+
+def _detach_std_streams() -> None:
+    """Point the worker's fds 1 and 2 at /dev/null.
+
+    Results go back through the pool, never through stdout; and a worker must not
+    keep the caller's stdout or stderr pipe open (a caller reading it would wait
+    for the worker, not for zhike). What a worker could write to stderr is the
+    pool's noise when the parent was killed.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    for fd in (1, 2):
+        try:
+            os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
+    # anything the parent had buffered but not flushed at the fork is not ours to print
+    sys.stdout = open(os.devnull, "w")  # for the life of the worker
+    sys.stderr = open(os.devnull, "w")
+
+
 def _work(chunk: list[tuple[tuple[str, ...], Sequence[Any]] | None]) -> tuple[list[Outcome | None], int, int]:
     if os.getppid() != _parent:
-        os._exit(0)  # orphaned: the parent was killed (SIGKILL leaves no chance to stop us)
+        os._exit(0)  # orphaned: the parent was killed
     if _worker is None:
         raise InferenceError(f"a batch worker could not start: {_worker_error}")
     h, m = _worker.hits, _worker.misses
@@ -280,15 +405,24 @@ def classify_values(items: Iterable[tuple[Any, tuple[tuple[str, ...], Sequence[A
                 work = [x for _, x in block]
                 pending.append(([t for t, _ in block], work, pool.submit(work)))
             while pending and (len(pending) >= 4 * workers or not block):
-                tags, work, fut = pending.popleft()
+                tags, work, fut = pending[0]
                 try:
-                    outcomes, h, m = fut.result()
+                    try:
+                        outcomes, h, m = fut.result()
+                    except (BrokenProcessPool, InferenceError, MemoryError):
+                        raise
+                    except Exception:
+                        # The chunk could not travel to or from a worker (say a value nested
+                        # too deeply to pickle): send its rows one by one, so only the
+                        # culprit is rejected.
+                        outcomes, h, m = _rows_apart(pool, work)
                 except BrokenProcessPool:
                     # A worker died (a crash inside the C engine): every chunk in
-                    # flight is lost. Run them again in new workers, once.
+                    # flight is lost. Run them again in new workers.
                     pool.restart()
-                    outcomes, h, m = pool.submit(work).result()
                     pending = deque((t, w, pool.submit(w)) for t, w, _ in pending)
+                    continue
+                pending.popleft()
                 stats.cache_hits += h
                 stats.cache_misses += m
                 yield from zip(tags, outcomes, strict=True)
@@ -296,6 +430,25 @@ def classify_values(items: Iterable[tuple[Any, tuple[tuple[str, ...], Sequence[A
                 break
     finally:
         pool.shutdown()
+
+
+def _rows_apart(pool: _Pool, work: list) -> tuple[list[Outcome | None], int, int]:
+    """The outcomes of a chunk whose transport failed, row by row; a row that cannot travel is rejected."""
+    outcomes: list[Outcome | None] = []
+    hits = misses = 0
+    for item in work:
+        if item is None:
+            outcomes.append(None)
+            continue
+        try:
+            (outcome,), h, m = pool.submit([item]).result()
+        except (BrokenProcessPool, InferenceError, MemoryError):
+            raise
+        except Exception as e:
+            outcome, h, m = (None, "bad-value", f"this row cannot be sent to a worker process: {_why(e)}"), 0, 0
+        outcomes.append(outcome)
+        hits, misses = hits + h, misses + m
+    return outcomes, hits, misses
 
 
 class _Pool:
@@ -357,6 +510,9 @@ def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | 
     `mapping`: a --map file path or the same structure as a dict). `errors`:
     "raise" raises RowError at the first row that cannot be classified;
     "mark" yields it with `_error_code` and `_error` set and empty results.
+    Whatever goes wrong with one row (a bad value, a number too large, a value
+    nested too deeply, a cell object whose conversion raises, a record that is
+    not a mapping) is that row's error, never the run's: MemoryError aside.
     """
     if errors not in ("raise", "mark"):
         raise ValueError('errors must be "raise" or "mark"')
@@ -366,17 +522,27 @@ def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | 
     wanted = select_columns(rb, columns)
     settings = Settings(rb, _load_spec(mapping, rb), wanted, lang, cache_size)
     keys_seen: dict[tuple[str, ...], tuple[str, ...]] = {}
+    Tag = tuple[int, Any, str | None]  # row number, record, why it cannot be read
 
-    def items() -> Iterator[tuple[tuple[int, Mapping[str, Any]], tuple[tuple[str, ...], list[Any]]]]:
+    def items() -> Iterator[tuple[Tag, tuple[tuple[str, ...], list[Any]] | None]]:
         for n, rec in enumerate(records, 1):
-            cols = tuple(str(k) for k in rec)
+            try:
+                cols = tuple(str(k) for k in rec)
+                values = list(rec.values())
+            except MemoryError:
+                raise
+            except Exception as e:  # not a mapping, or keys that cannot be names: this row's error
+                yield (n, rec, f"the record is not a mapping of column names to cells: {_why(e)}"), None
+                continue
             cols = keys_seen.setdefault(cols, cols)  # one plan per distinct header
-            yield (n, rec), (cols, list(rec.values()))
+            yield (n, rec, None), (cols, values)
 
-    for (n, rec), outcome in classify_values(items(), settings, workers, compiled):
-        assert outcome is not None
-        results, code, message = outcome
-        out = dict(rec)
+    for (n, rec, unreadable), outcome in classify_values(items(), settings, workers, compiled):
+        results, code, message = outcome if outcome is not None else (None, "bad-record", unreadable)
+        try:
+            out = dict(rec)
+        except Exception:  # the record could not be read (above); its error says so
+            out = {}
         if results is None:
             if errors == "raise":
                 raise RowError(n, code or "error", message or "")

@@ -19,7 +19,7 @@ from typing import Any
 
 from .describe import class_label, describe, value_label
 from .model import All, ConclusionTest, Condition, Evidence, FactTest, Rule, Rulebase, SetFact, Strategy, Warn, walk
-from .render import TEMPLATES_DIR, _environment, dwidth
+from .render import bundled_environment, dwidth
 
 UI = {
     "zh": {
@@ -273,8 +273,8 @@ def build_graph(rb: Rulebase, lang: str, colour: dict[str, str] | None = None) -
     for r in rb.rules:
         targets = {f"t:{e.typology}" for e in r.then if isinstance(e, Evidence)}
         targets |= {f"f:{e.fact}" for e in r.then if isinstance(e, SetFact)}
-        for a in inputs(r.when):
-            for b in targets:
+        for a in sorted(inputs(r.when)):  # sorted: the same page for the same rulebase, every run
+            for b in sorted(targets):
                 g.edge(a, b, r.id)
     # derived facts no typology uses are noise in this picture
     for k in [k for k in g.nodes if k.startswith("f:")]:
@@ -392,7 +392,7 @@ def _mermaid(g: Graph) -> str:
     ids = {k: f"n{i}" for i, k in enumerate(g.nodes)}
     lines = ["flowchart LR"]
     for k, n in g.nodes.items():
-        text = n.label.replace('"', "'")
+        text = _mermaid_text(n.label)
         shape = f'["{text}"]' if n.kind == "typology" else f'(["{text}"])'
         lines.append(f"  {ids[k]}{shape}")
     for a, b in g.edges:
@@ -400,13 +400,25 @@ def _mermaid(g: Graph) -> str:
     return "\n".join(lines)
 
 
+def _mermaid_text(label: str) -> str:
+    """A node label safe inside `["…"]` of a fenced mermaid block: one line, no quote, no HTML,
+    no backtick fence (Mermaid's #code; entities show the characters)."""
+    out = " ".join(str(label).split())
+    for ch, code in (("#", "#35;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;"), ("`", "#96;"),
+                     ("&", "#amp;")):
+        out = out.replace(ch, code)
+    return out
+
+
 def render_doc(rb: Rulebase, fmt: str = "html", lang: str = "zh") -> str:
-    """The playbook as a self-contained HTML page or as Markdown."""
+    """The playbook as a self-contained HTML page or as Markdown (every value escaped for it)."""
     from markupsafe import Markup
 
     data = playbook(rb, lang)
-    env = _environment(TEMPLATES_DIR, autoescape=(fmt == "html"))
+    env = bundled_environment(fmt)
     if fmt == "html":
         data["graph"]["svg"] = Markup(data["graph"]["svg"])  # built and escaped by graph_svg
+    else:
+        data["graph"]["mermaid"] = Markup(data["graph"]["mermaid"])  # built safe by _mermaid
     tpl = env.get_template("doc.html" if fmt == "html" else "doc.md")
     return tpl.render(**data)

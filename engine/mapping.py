@@ -132,6 +132,8 @@ class Plan:
     plans: list[ColumnPlan]
     rulebase: Rulebase
     missing_columns: list[str] = field(default_factory=list)  # named in --map but not in the input
+    # (column, fact id, column it comes from): a second column for a one-value fact, not used
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._active = [(p.index, p.name, p.fact, p.translation) for p in self.plans if p.fact is not None]
@@ -532,6 +534,7 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
         candidates.append((_RANK.get(plan.how, 2), i, plan))
 
     taken: dict[str, ColumnPlan] = {}
+    duplicates: list[tuple[int, str, str, str]] = []
     for _, _, plan in sorted(candidates, key=lambda c: (c[0], c[1])):
         f = plan.fact
         assert f is not None
@@ -543,5 +546,6 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
         else:
             plan.note = f"{f.id} already comes from column {first.name!r}"
             plan.fact, plan.how, plan.translation = None, "ignored", None
+            duplicates.append((plan.index, plan.name, f.id, first.name))
     missing = [e.column for e in spec.entries if id(e) not in used_entries]
-    return Plan(list(columns), plans, rb, missing)
+    return Plan(list(columns), plans, rb, missing, [d[1:] for d in sorted(duplicates)])

@@ -5,13 +5,17 @@ trainer's own `--template` sees exactly what the JSON shows.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import stat
 import unicodedata
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .describe import class_label, describe, value_label
+from .errors import InputError
 from .inference import Matched, Result
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
@@ -184,20 +188,304 @@ def _tokens(text: str):
         yield word
 
 
-def _environment(template_dir: Path, autoescape: bool):
+# --- Markdown: every interpolated value is escaped ------------------------------
+#
+# Customers' words and rule text end up in Markdown that a CRM or wiki renders.
+# A newline in a value would end a table row or start a heading; `[x](…)`
+# would be a live link, `<script>` raw HTML. The md environments escape each
+# `{{ value }}` in their `finalize` hook, so no template line can forget it;
+# `code`, `anchor` and `safe` mark the few values that are already safe.
+
+_MD_NEWLINES = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+# inline syntax anywhere in a line. `(`, `)` and `!` only mean something next to a `[` or `]`
+# (links, images), and those are always escaped, so prose keeps its parentheses; `{ }` mean
+# nothing in CommonMark or GFM. An `_` between two letters or digits cannot start or end
+# emphasis (CommonMark's intraword rule), so ids like `no_budget` stay as they are.
+_MD_INLINE = re.compile(r"[\\`*\[\]|~$]|(?<![^\W_])_|_(?![^\W_])")
+# block syntax, only at the start of a line: headings, bullets (`- `, `+ `), rules and setext
+# underlines (`---`, `===`), ordered lists (`1. `, `1) `); `-0.20` or `+5` start no block
+_MD_BLOCK_START = re.compile(r"^(\s*)(?:([#.)]|[-+=](?=\s|$)|--|==)|(\d{1,9})[.)](?=\s|$))")
+
+
+def md_escape(value: Any) -> str:
+    """Plain text as Markdown that renders as that same text, on one line, with no HTML.
+
+    Newlines become spaces (a value never ends a table row or starts a block);
+    Markdown punctuation gets a backslash; `& < >` become HTML entities. Block
+    markers (`# - + = 1.`) are escaped where a value starts, the only place a
+    one-line value can start a block, so ordinary prose keeps its periods and
+    hyphens and a weight keeps its sign.
+    """
+    s = _MD_NEWLINES.sub(" ", str(value))
+    s = _MD_INLINE.sub(lambda m: "\\" + m.group(0), s)
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    m = _MD_BLOCK_START.match(s)
+    if m:
+        if m.group(2):
+            s = f"{m.group(1)}\\{s[m.end(1):]}"
+        else:
+            s = f"{m.group(1)}{m.group(3)}\\{s[m.end(3):]}"
+    return s
+
+
+def _md_finalize(value: Any) -> Any:
+    from markupsafe import Markup
+
+    if isinstance(value, Markup) or (isinstance(value, (int, float)) and not isinstance(value, bool)):
+        return value
+    return md_escape(value)
+
+
+def md_text(value: Any):
+    """The `md` filter: escape explicitly (in a template that is not Markdown by suffix)."""
+    from markupsafe import Markup
+
+    return Markup(md_escape(value))
+
+
+def md_code(value: Any):
+    """The `code` filter: a Markdown code span of `value` (ids, versions), safe in a table cell."""
+    from markupsafe import Markup
+
+    s = _MD_NEWLINES.sub(" ", str(value)).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", s)), default=0) + 1)
+    pad = " " if s[:1] == "`" or s[-1:] == "`" else ""
+    return Markup(f"{fence}{pad}{s}{pad}{fence}")
+
+
+def md_anchor(value: Any):
+    """The `anchor` filter: an HTML id / link fragment made only of letters, digits, _ and -."""
+    from markupsafe import Markup
+
+    return Markup(re.sub(r"[^A-Za-z0-9_-]", "-", str(value)))
+
+
+def _add_filters(env) -> None:
+    env.filters.update(pad=pad, wrap=wrap, dwidth=dwidth,
+                       pct=lambda x: "–" if x is None else f"{float(x):.0%}",
+                       md=md_text, code=md_code, anchor=md_anchor)
+
+
+def bundled_environment(fmt: str):
+    """The environment of zhike's own templates: autoescaped HTML, escaped Markdown, plain text."""
     import jinja2
 
+    kwargs: dict[str, Any] = {"finalize": _md_finalize} if fmt == "md" else {}
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader([str(template_dir), str(TEMPLATES_DIR)]),
-        autoescape=autoescape,
+        loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        autoescape=(fmt == "html"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        **kwargs,
     )
-    env.filters.update(pad=pad, wrap=wrap, dwidth=dwidth,
-                       pct=lambda x: "–" if x is None else f"{float(x):.0%}")
+    _add_filters(env)
     return env
+
+
+# --- a trainer's own template (--template): sandboxed, bounded, one-line errors ----------
+
+TEMPLATE_MAX_BYTES = 1 << 20  # one template file (source)
+TEMPLATE_MAX_OUTPUT = 64 << 20  # characters a user template may produce
+TEMPLATE_MAX_SECONDS = 30.0  # rendering time of a user template (main thread only)
+_MAX_SEQUENCE = 10_000_000  # `"x" * n`, `[..] * n` in a user template
+_MAX_INT_BITS = 100_000  # `a ** b` in a user template
+
+
+class _TemplateRefused(Exception):
+    """A user template asked for something it may not have; `where` is file:line when known."""
+
+    def __init__(self, message: str, where: str | None = None):
+        super().__init__(message)
+        self.where = where
+
+
+class _OwnDirLoader:
+    """Loads templates only from the top template's own directory.
+
+    No absolute paths, no `..`, no symlink leading out of the directory, only
+    regular files up to TEMPLATE_MAX_BYTES of UTF-8 text.
+    """
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.real = Path(os.path.realpath(directory))
+        self.files: set[str] = set()  # display names, to find template frames in a traceback
+
+    def shown(self, name: str) -> str:
+        return str(self.directory / name)
+
+    def get_source(self, environment, template: str):
+        parts = template.replace("\\", "/").split("/")
+        if template.startswith(("/", "\\")) or os.path.isabs(template) or ".." in parts or "\0" in template:
+            raise _TemplateRefused(f"cannot load template {template!r}: a template may only include or extend "
+                                   f"files in its own directory ({self.real}), by a name without '..' "
+                                   "or a leading '/'")
+        parts = [p for p in parts if p not in ("", ".")]
+        name = "/".join(parts)
+        path = self.directory.joinpath(*parts)
+        shown = self.shown(name)
+        real = Path(os.path.realpath(path))
+        if real != self.real and self.real not in real.parents:
+            raise _TemplateRefused(f"cannot load template {shown}: it leads out of {self.real}")
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            import jinja2
+
+            raise jinja2.TemplateNotFound(template, f"template {shown} not found") from None
+        except OSError as e:
+            raise _TemplateRefused(f"cannot read template {shown}: {e.strerror}") from None
+        if not stat.S_ISREG(st.st_mode):
+            raise _TemplateRefused(f"cannot load template {shown}: not a regular file")
+        if st.st_size > TEMPLATE_MAX_BYTES:
+            raise _TemplateRefused(f"template {shown} is larger than {TEMPLATE_MAX_BYTES >> 20} MB")
+        try:
+            with open(real, "rb") as fh:
+                data = fh.read(TEMPLATE_MAX_BYTES + 1)
+        except OSError as e:
+            raise _TemplateRefused(f"cannot read template {shown}: {e.strerror}") from None
+        try:
+            source = data.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            line = data[:e.start].count(b"\n") + 1
+            raise _TemplateRefused(f"the template is not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                                   "save it as UTF-8", where=f"{shown}:{line}") from None
+        self.files.add(shown)
+        return source, shown, lambda: True
+
+    def load(self, environment, name, globals=None):
+        # jinja2's own load() compiles what get_source returns (not subclassed: jinja2 loads lazily)
+        import jinja2
+
+        return jinja2.BaseLoader.load(self, environment, name, globals)
+
+
+def _sandbox(directory: Path, fmt: str):
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+    class Sandbox(SandboxedEnvironment):
+        # `*` and `**` can build a gigabyte from a few characters: bounded
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "**" and _is_int(left) and _is_int(right) and right > 0 \
+                    and abs(left) > 1 and abs(left).bit_length() * right > _MAX_INT_BITS:
+                raise SecurityError(f"{left} ** {right} is too large a number for a template")
+            if operator == "*":
+                for seq, n in ((left, right), (right, left)):
+                    if isinstance(seq, (str, list, tuple)) and _is_int(n) and len(seq) * n > _MAX_SEQUENCE:
+                        raise SecurityError(f"repeating a {type(seq).__name__} {n} times is too much for a template")
+            return super().call_binop(context, operator, left, right)
+
+    loader = _OwnDirLoader(directory)
+    kwargs: dict[str, Any] = {"finalize": _md_finalize} if fmt == "md" else {}
+    env = Sandbox(loader=loader, autoescape=(fmt == "html"), undefined=jinja2.StrictUndefined,
+                  trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, **kwargs)
+    env.globals.pop("lipsum", None)  # generates any amount of text from one call
+    _add_filters(env)
+    return env, loader
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _user_template_kind(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix in (".html", ".htm", ".xml"):
+        return "html"
+    if suffix in (".md", ".markdown"):
+        return "md"
+    return "text"
+
+
+class _Timeout(Exception):
+    pass
+
+
+def _render_user_template(path: Path, data: dict[str, Any]) -> str:
+    """Render a trainer's template; any problem in it is one `file:line: message` InputError."""
+    if path.is_symlink():  # includes are looked up beside the real file
+        path = Path(os.path.realpath(path))
+    env, loader = _sandbox(path.parent, _user_template_kind(path))
+    try:
+        with _time_limit(TEMPLATE_MAX_SECONDS):
+            tpl = env.get_template(path.name)
+            out: list[str] = []
+            size = 0
+            for chunk in tpl.generate(**data):
+                size += len(chunk)
+                if size > TEMPLATE_MAX_OUTPUT:
+                    raise _TemplateRefused(f"the template produces more than {TEMPLATE_MAX_OUTPUT >> 20} MB "
+                                           "of output")
+                out.append(chunk)
+            return "".join(out)
+    except Exception as e:  # the trainer's own code: every error is theirs to fix
+        top = loader.shown(path.name)
+        raise InputError(_template_problem(e, loader.files, top)) from None
+
+
+def _template_problem(e: BaseException, files: set[str], top: str) -> str:
+    import jinja2
+
+    where = None
+    if isinstance(e, _TemplateRefused) and e.where:
+        where = e.where
+    elif isinstance(e, jinja2.TemplateSyntaxError) and e.lineno:
+        where = f"{e.filename or top}:{e.lineno}"
+    else:
+        tb = e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename in files:
+                where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+            tb = tb.tb_next
+    if isinstance(e, _Timeout):
+        message = f"the template ran for more than {TEMPLATE_MAX_SECONDS:g} seconds; stopped"
+    elif isinstance(e, RecursionError):
+        message = "templates include or call each other too deeply"
+    elif isinstance(e, jinja2.TemplateSyntaxError):
+        message = f"syntax error: {e.message}"
+    elif isinstance(e, jinja2.TemplateNotFound):
+        message = e.message or f"template {e.name} not found"
+    elif isinstance(e, (jinja2.TemplateError, _TemplateRefused)):
+        message = str(e)
+    else:
+        message = f"{type(e).__name__}: {e}"
+    message = " ".join(str(message).split())
+    return f"{where or top}: {message}"
+
+
+class _time_limit:
+    """Raise _Timeout in the main thread after `seconds` (SIGALRM); elsewhere no limit."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            def _expired(signum, frame):
+                raise _Timeout()
+
+            self.old = signal.signal(signal.SIGALRM, _expired)
+            self.old_timer = signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed = True
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+            if self.old_timer[0]:
+                signal.setitimer(signal.ITIMER_REAL, *self.old_timer)
 
 
 def context(result: Result, lang: str) -> dict[str, Any]:
@@ -219,16 +507,16 @@ def context(result: Result, lang: str) -> dict[str, Any]:
 
 
 def render(result: Result, fmt: str = "text", lang: str = "zh", template: str | Path | None = None) -> str:
-    """The report as text. `fmt` is text, md, html or json; `template` a trainer's own Jinja file."""
+    """The report as text. `fmt` is text, md, html or json; `template` a trainer's own Jinja file.
+
+    A trainer's template runs sandboxed (no Python internals, includes only from
+    its own directory, bounded size and time); a problem in it raises InputError
+    with `file:line: message`.
+    """
     if fmt == "json" and template is None:
         import json
 
         return json.dumps(to_json(result, lang), ensure_ascii=False, indent=2) + "\n"
     if template is not None:
-        path = Path(template)
-        env = _environment(path.parent, autoescape=path.suffix.lower() in (".html", ".htm", ".xml"))
-        tpl = env.get_template(path.name)
-    else:
-        env = _environment(TEMPLATES_DIR, autoescape=(fmt == "html"))
-        tpl = env.get_template(_TEMPLATE_FOR[fmt])
-    return tpl.render(**context(result, lang))
+        return _render_user_template(Path(template), context(result, lang))
+    return bundled_environment(fmt).get_template(_TEMPLATE_FOR[fmt]).render(**context(result, lang))

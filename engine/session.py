@@ -72,10 +72,10 @@ def dumps(q: Questionnaire, *, lang: str, goals: list[str], json_format: bool = 
 
 def save(path: Path, q: Questionnaire, *, lang: str, goals: list[str], stale: dict[str, Any] | None = None,
          stale_skipped: list[str] | None = None) -> None:
-    """Write the session atomically (a crash never leaves half a file)."""
+    """Write the session atomically (a crash never leaves half a file); never over a rule file."""
     text = dumps(q, lang=lang, goals=goals, json_format=Path(path).suffix.lower() == ".json", stale=stale,
                  stale_skipped=stale_skipped)
-    write_text(text, str(path))
+    write_text(text, str(path), inputs=q.rb.files)
 
 
 def _plain(v: Any) -> Any:

@@ -6,6 +6,7 @@ the answer), which works the same in every terminal, over ssh and in tests.
 """
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 from ..errors import EXIT_OK, InputError
 from ..model import FactDef
-from ..output import write_text
+from ..output import OutputError, check_output_path, write_text
 from ..profile import ValueProblem
 
 UI = {
@@ -133,6 +134,16 @@ def run(*, lang: str, goals: list[str], answers: Path | None, save: Path | None,
     from ..render import render
 
     interactive = answers is None
+    # before any question: a rep must not answer twenty questions to learn the file cannot be written
+    if save is not None:
+        where = check_output_path(save, [answers], what="session file").parent
+        if not os.access(where, os.W_OK):
+            raise OutputError(f"cannot write {save}: directory {where} is not writable")
+    if output not in (None, "-"):
+        check_output_path(output, [answers, resume, save], what="report")
+        if save is not None and os.path.realpath(output) == os.path.realpath(save):
+            raise InputError(f"{output}: the report and the session file (--save) are the same file; "
+                             "choose another name for one of them")
     rb = load_rulebase(rulebase)
     resolve_goals(rb, list(goals))  # an unknown goal is the more useful message, so it goes first
     if interactive and not sys.stdin.isatty():
@@ -177,7 +188,7 @@ def run(*, lang: str, goals: list[str], answers: Path | None, save: Path | None,
                     print(f"zhike ask: {note}", file=sys.stderr)
             _script_summary(q, scripted, lang)
         text = render(q.result(), fmt, lang)
-    write_text(text, output)
+    write_text(text, output, inputs=[answers, resume, save, *rb.files])
     return EXIT_OK
 
 
@@ -329,6 +340,6 @@ def _interview(q, term: _Terminal, persist, persist_to, save_path: Path | None) 
             if not forced:
                 r = q.result()
                 term.say(f"  {t['now']}: " + " | ".join(conclusion_line(q, r, g, lang) for g in q.goals))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, OSError):  # Ctrl-C, or the terminal went away: keep the answers
         persist()
         raise

@@ -7,28 +7,36 @@ columns after them) or in the rejects file (input cells plus `_row`,
 A file output is written to `OUTPUT.part` and renamed when the run is
 complete; a checkpoint beside it (`OUTPUT.zhike-checkpoint.json`, replaced
 atomically every few seconds after the data it counts is on disk) records
-the input's hash, the settings and how many rows and bytes are done. `--resume`
-truncates the part files to those byte counts and carries on from that row,
-so the result is byte-identical to an uninterrupted run.
+the input's hash, the settings, how many rows and bytes are done and a hash
+of those bytes. `--resume` checks the part files still hold exactly those
+bytes, truncates them there and carries on from that row, so the result is
+byte-identical to an uninterrupted run.
+
+The run owns its output: the paths are checked before anything is opened
+(never an input, a device or a symlink out of the directory) and an
+exclusive lock on the output (and the rejects file) is held for the whole
+run, so a second run on the same output stops before touching anything.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from contextlib import ExitStack
 from itertools import islice
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from .. import __version__
-from ..errors import EXIT_FAILED, EXIT_OK, InputError
+from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError
+from ..output import OutputError, OutputLock, _silence_stdout, atomic_write_text, check_output_path
+from .batch_io import Interrupts, Table, remove, sha256_file
 
 CHECKPOINT_SECONDS = 2.0
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: hashes of the part files' bytes
+CHECKPOINT_MAX_BYTES = 1 << 20  # a checkpoint is a few hundred bytes; anything bigger is not one
 EXPLAIN_SAMPLE = 1000
 _EXT = {"csv": ".csv", "xlsx": ".xlsx", "jsonl": ".jsonl"}
 REJECT_COLUMNS = ["_row", "_error_code", "_error"]
@@ -56,112 +64,6 @@ def _say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync(fh: IO[bytes]) -> None:
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _atomic_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, ensure_ascii=False, indent=1)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-# --- one table being written, resumable when it is a file ----------------------------------
-
-@dataclass
-class _Table:
-    """The output or the rejects: a part file (or stdout), its writer, and where it ends up."""
-
-    fmt: str
-    final: str | None  # None = stdout
-    header: list[str]
-    csv_encoding: str = "utf-8"
-    bom: bool = False
-    delimiter: str = ","
-    jsonl_columns: list[str] = field(default_factory=list)
-    fh: IO[bytes] | None = None
-    writer: Any = None
-    rows: int = 0
-
-    @property
-    def part(self) -> Path:
-        assert self.final is not None
-        return Path(self.final + (".part.jsonl" if self.fmt == "xlsx" else ".part"))
-
-    def open(self, offset: int | None = None) -> None:
-        """Start the part file, or continue it from `offset` bytes (a checkpoint)."""
-        from ..tabular import CsvWriter, JsonlWriter, SpoolWriter, XlsxWriter
-
-        fresh = offset is None
-        if self.final is None:
-            self.fh = sys.stdout.buffer
-        elif fresh:
-            self.fh = open(self.part, "wb")  # kept open for the whole run
-        else:
-            self.fh = open(self.part, "r+b")
-            self.fh.truncate(offset)
-            self.fh.seek(offset)
-        header = self.header if fresh else None
-        if self.fmt == "csv":
-            self.writer = CsvWriter(self.fh, header, self.csv_encoding, bom=self.bom and fresh,
-                                    delimiter=self.delimiter)
-        elif self.fmt == "jsonl":
-            self.writer = JsonlWriter(self.fh, self.jsonl_columns or self.header)
-        elif self.final is None:
-            self.writer = XlsxWriter(self.fh, header)
-        else:
-            self.writer = SpoolWriter(self.fh)
-            if header is not None:
-                self.writer.write(header)
-
-    def offset(self) -> int:
-        """Bytes on disk so far (after flushing), for the checkpoint."""
-        assert self.fh is not None
-        self.writer.flush()
-        _fsync(self.fh)
-        return self.fh.tell()
-
-    def finish(self) -> None:
-        from ..tabular import spool_to_xlsx
-
-        if self.writer is None:
-            return
-        self.writer.close()
-        if self.final is None:
-            sys.stdout.buffer.flush()
-            return
-        assert self.fh is not None
-        self.fh.close()
-        if self.fmt == "xlsx":
-            tmp = Path(self.final).with_name(f".{Path(self.final).name}.tmp")
-            spool_to_xlsx(self.part, str(tmp))
-            os.replace(tmp, self.final)
-            self.part.unlink()
-        else:
-            os.replace(self.part, self.final)
-
-    def abandon(self) -> None:
-        """Flush what there is and leave the part file for --resume."""
-        if self.writer is not None and self.final is not None and self.fh is not None and not self.fh.closed:
-            try:
-                self.writer.flush()
-                self.fh.close()
-            except OSError:
-                pass
-
-
 # --- the command --------------------------------------------------------------------------
 
 def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: str | None,
@@ -174,13 +76,17 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
     from ..tabular import format_for, open_table
 
     in_fmt = format_for(input_path, input_format, "input")
-    out_path = None if output in (None, "-") else output
-    if out_path is not None and input_path != "-" and Path(out_path).resolve() == Path(input_path).resolve():
-        raise InputError(f"{output}: the output would overwrite the input; write it to a new file")
-    if resume and out_path is None:
+    out_name = None if output in (None, "-") else output
+    inputs = [] if input_path == "-" else [input_path]
+    out_path = None
+    if out_name is not None and not explain_map:
+        # before anything is opened: a device, a FIFO or a symlink out of the directory is never written
+        out_path = check_output_path(out_name, inputs)
+    if resume and out_name is None:
         raise InputError("--resume needs an output file (-o FILE): a run to stdout cannot be continued")
     if resume and input_path == "-":
-        raise InputError("--resume needs an input file: stdin cannot be read again")
+        raise InputError("--resume needs an input file: stdin cannot be read again, so a run from stdin "
+                         "cannot be continued; run it again without --resume")
     rb = load_rulebase(rulebase)
     spec = load_map(mapping, rb) if mapping is not None else MapSpec([])
     wanted = select_columns(rb, columns)
@@ -193,67 +99,102 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
         if not plan.mapped:
             raise InputError(f"{reader.name}: none of the {len(reader.columns)} columns maps to a fact, so every "
                              "row would be undecided; see `zhike batch --explain-map` and use --map")
-        for col in plan.missing_columns:
-            _say(f"note: the mapping names column {col!r}, which {reader.name} does not have")
-        out_fmt = format_for(out_path, output_format, "output") or (
+        out_fmt = format_for(out_name, output_format, "output") or (
             "csv" if reader.format == "xlsx" else reader.format)
         settings = Settings(rb, spec, wanted, lang, _cache_size(), frozenset(result_columns(rb)))
-        job = _Job(reader, plan, settings, input_path, out_path, out_fmt, rejects, max_errors, workers,
+        job = _Job(reader, plan, settings, input_path, out_name, out_path, out_fmt, rejects, max_errors, workers,
                    resume, spec.sha256)
+        job.notes[:0] = [f"note: the mapping names column {col!r}, which {reader.name} does not have"
+                         for col in plan.missing_columns]
         return job.run()
     finally:
         reader.close()
 
 
+def _same(a: Path | str, b: Path | str) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
 class _Job:
-    def __init__(self, reader, plan, settings, input_path: str, out_path: str | None, out_fmt: str,
-                 rejects: str | None, max_errors: int | None, workers: int, resume: bool, map_sha: str):
+    def __init__(self, reader, plan, settings, input_path: str, out_name: str | None, out_path: Path | None,
+                 out_fmt: str, rejects: str | None, max_errors: int | None, workers: int, resume: bool,
+                 map_sha: str):
+        from ..tabular import format_for
+
         self.reader, self.plan, self.settings = reader, plan, settings
-        self.input_path, self.out_path, self.workers, self.resume = input_path, out_path, workers, resume
-        self.max_errors = max_errors
+        self.input_path, self.out_name, self.out_path = input_path, out_name, out_path
+        self.workers, self.resume, self.max_errors = workers, resume, max_errors
+        inputs = [] if input_path == "-" else [input_path]
+        self.notes: list[str] = []  # said once the run owns its output: a refused run says one line
         cols = list(reader.columns)
+        # A rejects file run again: its _row/_error_code/_error are replaced, never piled up.
+        self.drop = {i for i, c in enumerate(cols) if c in REJECT_COLUMNS}
+        kept = [c for i, c in enumerate(cols) if i not in self.drop]
         result_names = list(settings.columns)
         prefix = ""
         while any(prefix + c in cols for c in result_names):
             prefix += "zhike_"  # an earlier run's output as input: keep both, never overwrite a column
         if prefix:
-            _say(f"note: the input already has result columns; the new ones are prefixed {prefix!r}")
-        self.out_columns = cols + [prefix + c for c in result_names]
-        self.output = _Table(out_fmt, out_path, self.out_columns, bom=out_path is not None,
+            self.notes.append(f"note: the input already has result columns; the new ones are prefixed {prefix!r}")
+        self.out_columns = kept + [prefix + c for c in result_names]
+        self.output = Table(out_fmt, out_path, self.out_columns, bom=out_path is not None,
                              jsonl_columns=self.out_columns)
         self.rejects_explicit = rejects is not None
-        rej_path = rejects if rejects not in (None, "-") else None
         if rejects == "-" and out_path is None:
             raise InputError("--rejects -: stdout already carries the output; give the rejects a file name")
+        rej_path: Path | None = None
         if rejects is None:
-            rej_path = self._default_rejects(reader.format)
-        if rej_path is not None and out_path is not None and Path(rej_path).resolve() == Path(out_path).resolve():
-            raise InputError(f"--rejects {rejects}: that is the output file; give the rejects their own file")
-        self.rejects = _Table(reader.format, rej_path, cols + REJECT_COLUMNS,
+            rej_path = self._default_rejects(reader.format, inputs)
+        elif rejects != "-":
+            try:
+                named = format_for(rejects, None, "rejects")
+            except InputError:
+                named = None  # an extension that names no format: written in the input's format
+            if named is not None and named != reader.format:
+                raise InputError(f"--rejects {rejects}: rejected rows are written in the input's format "
+                                 f"({reader.format}) so they can be fixed and run again exactly as read; "
+                                 f"name the file {Path(rejects).stem}{_EXT[reader.format]}")
+            if out_path is not None and _same(rejects, out_path):
+                raise InputError(f"--rejects {rejects}: that is the output file; give the rejects their own file")
+            rej_path = check_output_path(rejects, inputs, "rejects file")
+        self.rejects = Table(reader.format, rej_path, kept + REJECT_COLUMNS,
                               csv_encoding=reader.encoding or "utf-8", bom=(reader.encoding == "utf-8-sig"),
-                              delimiter=reader.delimiter, jsonl_columns=cols)
-        self.checkpoint = Path(out_path + ".zhike-checkpoint.json") if out_path else None
-        self.key: dict[str, Any] = {}
+                              delimiter=reader.delimiter, jsonl_columns=kept)
+        # a stdin run has no checkpoint: stdin cannot be read again, so it could never be resumed
+        self.checkpoint = Path(str(out_path) + ".zhike-checkpoint.json") if out_path and inputs else None
+        for t in (self.output, self.rejects):
+            if t.final is not None:
+                check_output_path(t.part, inputs, "partial output")
         if self.checkpoint is not None:
-            self.key = {
-                "zhike": __version__, "input": os.path.abspath(input_path), "input_sha256": _sha256_file(input_path),
-                "rulebase_sha256": settings.rulebase.sha256, "map_sha256": map_sha, "lang": settings.lang,
-                "columns": settings.columns, "output_format": out_fmt, "input_format": reader.format,
-                "encoding": reader.encoding, "rejects": os.path.abspath(rej_path) if rej_path else None,
-            }
+            check_output_path(self.checkpoint, inputs, "checkpoint")
+        self.locks = [OutputLock(t.final, w) for t, w in ((self.output, "output"), (self.rejects, "rejects file"))
+                      if t.final is not None]
+        self.key: dict[str, Any] = {}
         self.rows_in = self.rows_out = self.rejected = 0
+        self.saved_rows = 0  # rows counted by the last checkpoint on disk
         self.last_row = 0
         self.stopped = False
+        self.sig = Interrupts()
+        self.spec_sha = map_sha
 
-    def _default_rejects(self, fmt: str) -> str:
+    def _default_rejects(self, fmt: str, inputs: list[str]) -> Path:
         ext = _EXT[fmt]
         if self.out_path is not None:
-            base = Path(self.out_path)
+            base = Path(self.out_name or self.out_path)
         elif self.input_path != "-":
             base = Path(self.input_path)
         else:
-            return "zhike-rejects" + ext
-        return str(base.with_name(base.stem + ".rejects" + ext))
+            return check_output_path("zhike-rejects" + ext, (), "rejects file")
+        path = base.with_name(base.stem + ".rejects" + ext)
+        if any(os.path.exists(path) and _same(src, path) for src in inputs):
+            # `zhike batch X.rejects.csv -o X.csv`, a rejects file run again: never write over the input
+            alt = base.with_name(base.stem + ".rejects-2" + ext)
+            self.notes.append(f"note: the rejects go to {alt}, because {path} is the input")
+            path = alt
+        return check_output_path(path, inputs, "rejects file")
 
     # -- checkpoints --
 
@@ -262,29 +203,49 @@ class _Job:
         if not self.checkpoint.exists():
             _say(f"note: no checkpoint at {self.checkpoint}; starting from the first row")
             return None
+        bad = f"{self.checkpoint}: this is not a zhike checkpoint (damaged?); run without --resume to start over"
         try:
-            data = json.loads(self.checkpoint.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise InputError(f"{self.checkpoint}: cannot read the checkpoint ({e}); run without --resume "
-                             "to start over") from None
+            with open(self.checkpoint, "rb") as fh:
+                raw = fh.read(CHECKPOINT_MAX_BYTES + 1)
+            data = json.loads(raw.decode("utf-8")) if len(raw) <= CHECKPOINT_MAX_BYTES else None
+        except OSError as e:
+            raise InputError(f"{self.checkpoint}: cannot read the checkpoint ({e.strerror}); run without "
+                             "--resume to start over") from None
+        except (ValueError, RecursionError):
+            raise InputError(bad) from None
+        if not isinstance(data, dict) or not isinstance(data.get("key"), dict):
+            raise InputError(bad)
         if data.get("version") != CHECKPOINT_VERSION or data.get("key") != self.key:
-            changed = [k for k in self.key if (data.get("key") or {}).get(k) != self.key[k]]
+            changed = [k for k in self.key if data["key"].get(k) != self.key[k]]
             raise InputError(f"{self.checkpoint}: the interrupted run used a different "
                              f"{', '.join(changed) or 'zhike version'}; run without --resume to start over")
-        if not self.output.part.exists() or (data["rejects_bytes"] and not self.rejects.part.exists()):
-            raise InputError(f"{self.checkpoint}: the partial output is gone; run without --resume to start over")
+        counts = ("rows_done", "rows_out", "rejected", "last_row", "output_bytes", "rejects_bytes")
+        if not all(type(data.get(k)) is int and data[k] >= 0 for k in counts) or \
+                data["rows_done"] != data["rows_out"] + data["rejected"]:
+            raise InputError(bad)
+        # both checked before either is touched
+        self.output.verify(data["output_bytes"], data.get("output_sha256"))
+        if data["rejects_bytes"] and self.rejects.final is not None:
+            self.rejects.verify(data["rejects_bytes"], data.get("rejects_sha256"))
         return data
 
     def _save_checkpoint(self) -> None:
         if self.checkpoint is None:
             return
-        data = {
-            "version": CHECKPOINT_VERSION, "key": self.key, "rows_done": self.rows_in,
-            "rows_out": self.rows_out, "rejected": self.rejected, "last_row": self.last_row,
-            "output_bytes": self.output.offset(),
-            "rejects_bytes": self.rejects.offset() if self.rejects.writer is not None else 0,
-        }
-        _atomic_json(self.checkpoint, data)
+        self.sig.hold()
+        try:
+            out_bytes, out_sha = self.output.offset()
+            rej_bytes, rej_sha = self.rejects.offset() if self.rejects.writer is not None else (0, None)
+            data = {
+                "version": CHECKPOINT_VERSION, "key": self.key, "rows_done": self.rows_in,
+                "rows_out": self.rows_out, "rejected": self.rejected, "last_row": self.last_row,
+                "output_bytes": out_bytes, "output_sha256": out_sha,
+                "rejects_bytes": rej_bytes, "rejects_sha256": rej_sha,
+            }
+            atomic_write_text(self.checkpoint, json.dumps(data, ensure_ascii=False, indent=1))
+            self.saved_rows = self.rows_in
+        finally:
+            self.sig.release()
 
     # -- rows --
 
@@ -293,16 +254,19 @@ class _Job:
             self.rejects.open()
         width = len(self.reader.columns)
         meta = [rec.row, code, message]
+        drop = self.drop
         if self.rejects.fmt == "jsonl":
             values = list(rec.values) + [None] * (width - len(rec.values))
-            self.rejects.writer.write(values, raw=rec.raw, extra=dict(zip(REJECT_COLUMNS, meta, strict=True)))
+            if drop:
+                values = [v for i, v in enumerate(values) if i not in drop]
+            self.rejects.write(values, raw=rec.raw, extra=dict(zip(REJECT_COLUMNS, meta, strict=True)))
         else:
             values = list(rec.values)
             if len(values) < width:
                 values += [None] * (width - len(values))
+            head = [v for i, v in enumerate(values[:width]) if i not in drop] if drop else values[:width]
             # cells beyond the header go after the three _ columns, so those still line up
-            self.rejects.writer.write(values[:width] + meta + values[width:])
-        self.rejects.rows += 1
+            self.rejects.write(head + meta + values[width:])
         self.rejected += 1
 
     def _records(self, skip: int) -> Iterator:
@@ -317,6 +281,25 @@ class _Job:
             yield rec, (None if rec.error_code else (cols, rec.values))
 
     def run(self) -> int:
+        with ExitStack() as stack:
+            for lock in self.locks:  # a second run on the same output stops here, having touched nothing
+                stack.enter_context(lock)
+            stack.enter_context(self.sig)
+            for note in self.notes:
+                _say(note)
+            if self.checkpoint is not None:
+                self.key = {
+                    "zhike": __version__, "input": os.path.abspath(self.input_path),
+                    "input_sha256": sha256_file(self.input_path),
+                    "rulebase_sha256": self.settings.rulebase.sha256, "map_sha256": self.spec_sha,
+                    "lang": self.settings.lang, "columns": self.settings.columns,
+                    "output_format": self.output.fmt, "input_format": self.reader.format,
+                    "encoding": self.reader.encoding,
+                    "rejects": os.path.abspath(self.rejects.final) if self.rejects.final else None,
+                }
+            return self._run()
+
+    def _run(self) -> int:
         from ..batch import Stats, classify_values
 
         state = self._load_checkpoint() if self.resume and self.checkpoint is not None else None
@@ -324,34 +307,44 @@ class _Job:
             _say(f"note: discarding the checkpoint of an earlier interrupted run ({self.checkpoint}); "
                  "use --resume to continue it instead")
             self.checkpoint.unlink()
-        if state is not None:
-            self.rows_in, self.rows_out, self.rejected = state["rows_done"], state["rows_out"], state["rejected"]
-            self.last_row = state["last_row"]
-            self.output.open(state["output_bytes"])
-            if state["rejects_bytes"]:
-                self.rejects.open(state["rejects_bytes"])
-            _say(f"resuming after {self.rows_in:,} rows ({self.rows_out:,} classified, {self.rejected:,} rejected)")
-        else:
-            self.output.open()
-        skip = self.rows_in
-        every = _checkpoint_rows()
+        skip = 0
         progress = _Progress(self.reader) if sys.stderr.isatty() else None
         stats = Stats()
-        last_ckpt = time.monotonic()
-        since = 0
+        rows = None
         try:
+            self.sig.hold()  # both part files open before a checkpoint may be saved
+            if state is not None:
+                self.rows_in, self.rows_out, self.rejected = state["rows_done"], state["rows_out"], state["rejected"]
+                self.saved_rows, self.last_row = self.rows_in, state["last_row"]
+                self.output.open(state["output_bytes"])
+                if state["rejects_bytes"] and self.rejects.final is not None:
+                    self.rejects.open(state["rejects_bytes"])
+                skip = self.rows_in
+                _say(f"resuming after {self.rows_in:,} rows ({self.rows_out:,} classified, "
+                     f"{self.rejected:,} rejected)")
+            else:
+                self.output.open()
             self._save_checkpoint()
-            for rec, outcome in classify_values(self._records(skip), self.settings, self.workers, stats=stats):
+            self.sig.release()
+            every = _checkpoint_rows()
+            last_ckpt = time.monotonic()
+            since = 0
+            rows = classify_values(self._records(skip), self.settings, self.workers, stats=stats)
+            for rec, outcome in rows:
+                self.sig.hold()  # a row is written and counted whole, or not at all
                 if rec.error_code:
                     self._reject(rec, rec.error_code, rec.error or "")
                 elif outcome is None or outcome[0] is None:
                     self._reject(rec, outcome[1] if outcome else "error", outcome[2] if outcome else "")
                 else:
-                    self.output.writer.write(list(rec.values) + outcome[0])
-                    self.output.rows += 1
+                    values = list(rec.values)
+                    if self.drop:
+                        values = [v for i, v in enumerate(values) if i not in self.drop]
+                    self.output.write(values + outcome[0])
                     self.rows_out += 1
                 self.rows_in += 1  # counted once written: a checkpoint never counts a row it lacks
                 self.last_row = rec.row
+                self.sig.release()
                 if progress is not None:
                     progress.update(self.rows_in, self.rejected)
                 if self.max_errors is not None and self.rejected >= max(1, self.max_errors):
@@ -361,43 +354,84 @@ class _Job:
                 if since >= every or (since and time.monotonic() - last_ckpt >= CHECKPOINT_SECONDS):
                     self._save_checkpoint()
                     since, last_ckpt = 0, time.monotonic()
-        except BaseException:
-            if progress is not None:
-                progress.clear()
-            if self.checkpoint is not None:
+            rows.close()  # the workers end now, not when the generator is collected
+            if self.rejects.writer is None and self.rejects_explicit and self.rejects.final is not None:
+                self.rejects.open()  # asked for: an empty rejects file rather than a stale one
+            self._save_checkpoint()  # every row is on disk: a failure below can still be resumed
+            self.rejects.close()
+            self.output.close()
+            self.sig.hold()
+            self.rejects.commit()
+            self.output.commit()
+        except BaseException as e:
+            if rows is not None:
                 try:
-                    self._save_checkpoint()
+                    rows.close()
                 except Exception:  # the original error matters more
                     pass
-                self.output.abandon()
-                self.rejects.abandon()
-                _say(f"stopped after {self.rows_in:,} rows; run the same command with --resume to continue")
-            raise
+            if progress is not None:
+                progress.clear()
+            raise self._stop(e) from None
+        finally:
+            self.sig.depth = 1  # no signal cuts the cleanup short
         if progress is not None:
             progress.clear()
-        if self.rejects.writer is None and self.rejects_explicit and self.rejects.final is not None:
-            self.rejects.open()  # asked for: an empty rejects file rather than a stale one
-        self.rejects.finish()
-        self.output.finish()
-        if self.checkpoint is not None and self.checkpoint.exists():
-            self.checkpoint.unlink()
+        if self.checkpoint is not None:
+            try:
+                self.checkpoint.unlink()
+            except OSError:
+                pass
         self._summary(stats)
         return EXIT_FAILED if self.rejected or self.stopped else EXIT_OK
 
+    def _stop(self, e: BaseException) -> BaseException:
+        """Leave the run resumable (or leave nothing) after `e`; the exception to raise."""
+        whole = self.sig.depth == 0  # not cut off inside a write: the state in memory is consistent
+        self.sig.depth = 1
+        resumable = self.checkpoint is not None
+        if resumable and whole and not isinstance(e, OutputError):
+            try:
+                self._save_checkpoint()
+            except Exception:  # the original error matters more
+                pass
+            self.sig.depth = 1
+        if isinstance(e, OutputError) and "standard output" in str(e):
+            _silence_stdout()  # the interpreter would try to flush it again at exit
+        keep = resumable and (self.saved_rows > 0 or not isinstance(e, OutputError))
+        for t in (self.output, self.rejects):
+            t.abandon(keep)
+        if not keep and self.checkpoint is not None:
+            try:
+                remove(self.checkpoint)
+            except OSError:
+                pass
+        if isinstance(e, OutputError):
+            if keep:
+                return OutputError(f"{e}; {self.saved_rows:,} rows are saved: fix that and run the same command "
+                                   "with --resume to continue", EXIT_FAILED)
+            return OutputError(str(e), EXIT_USAGE)
+        if resumable:
+            _say(f"stopped after {self.saved_rows:,} rows; run the same command with --resume to continue")
+        elif self.out_path is not None:
+            _say(f"stopped after {self.rows_in:,} rows; the input was stdin, which cannot be read again, "
+                 "so run the whole command again")
+        return e
+
     def _summary(self, stats) -> None:
-        dest = self.out_path or "stdout"
+        dest = self.out_name or "stdout"
         line = (f"zhike batch: {self.rows_in:,} {'row' if self.rows_in == 1 else 'rows'} in = {self.rows_out:,} "
                 f"classified + {self.rejected:,} rejected; output: {dest}")
         if self.rejected or (self.rejects_explicit and self.rejects.final):
             line += f"; rejects: {self.rejects.final or 'stdout'}"
         _say(line)
+        for col, fact, first in self.plan.duplicates:
+            _say(f"warning: column {col!r} was not used: {fact} takes one column and comes from column {first!r}; "
+                 "name the one you want in a --map file (see --explain-map)")
         if self.stopped:
             _say(f"stopped after {self.rejected:,} rejected rows (--max-errors {self.max_errors}); "
                  f"rows after row {self.last_row:,} of {self.reader.name} were not read")
         if os.environ.get("ZHIKE_BATCH_STATS"):
             _say(f"cache: {stats.cache_hits:,} hits, {stats.cache_misses:,} inferences")
-
-
 class _Progress:
     """One line on stderr, redrawn at most five times a second (only on a terminal)."""
 

@@ -9,6 +9,11 @@ from ..output import write_text
 
 
 def catalogue(rulebase: Path) -> list[dict]:
+    return _catalogue(rulebase)[0]
+
+
+def _catalogue(rulebase: Path) -> tuple[list[dict], list[str]]:
+    """The catalogue and the rulebase files it was read from (an output must not replace one)."""
     from ..loader import load_rulebase
 
     rb = load_rulebase(rulebase)
@@ -34,13 +39,13 @@ def catalogue(rulebase: Path) -> list[dict]:
             "used_by": users.get(f.id, []),
         }
         out.append(item)
-    return out
+    return out, list(rb.files)
 
 
 def run(rulebase: Path, as_json: bool, lang: str, output: str | None) -> int:
-    items = catalogue(rulebase)
+    items, inputs = _catalogue(rulebase)
     if as_json:
-        write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", output)
+        write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", output, inputs=inputs)
         return EXIT_OK
     from ..render import pad, wrap
 
@@ -58,5 +63,5 @@ def run(rulebase: Path, as_json: bool, lang: str, output: str | None) -> int:
         lines.append(f"{pad(f['id'], 24)}{wrap(kind, indent=24)}")
         lines.append(f"{'':24}{wrap(f['question'][lang], indent=24)}")
         lines.append("")
-    write_text("\n".join(lines), output)
+    write_text("\n".join(lines), output, inputs=inputs)
     return EXIT_OK

@@ -12,5 +12,5 @@ def run(rulebase: Path, output: str | None, lang: str, fmt: str) -> int:
     from ..loader import load_rulebase
 
     rb = load_rulebase(rulebase)
-    write_text(render_doc(rb, fmt, lang), output)
+    write_text(render_doc(rb, fmt, lang), output, inputs=rb.files)  # never over a rule file
     return EXIT_OK

@@ -22,17 +22,28 @@ import os
 import re
 import sys
 import tempfile
+from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
 from .errors import InputError
+from .textlines import FIRST_PIECE, LF, LINE_SAFE, PIECE, WHOLE, ByteLines, LineDecoder, check_bom, detect_encoding
 
 FORMATS = ("csv", "xlsx", "jsonl")
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
                ".jsonl": "jsonl", ".ndjson": "jsonl"}
 SAMPLE_BYTES = 1 << 20
+
+# Limits on what one input may hold (docs/limits.md). They bound the memory a
+# hostile or broken file can take; what goes over them is a rejected row (or,
+# for a whole file, one clear error), never a crash.
+CELL_LIMIT = 131_072  # characters in one cell, every format (the csv module's own default field limit)
+ROW_LIMIT = 1_048_576  # characters in one CSV row (all its lines) or one JSONL line
+PIECE_BYTES = 4 * ROW_LIMIT  # bytes of one physical line held at once; a longer line is kept in pieces
+MAX_COLUMNS = 16_384  # columns in a header (Excel's own limit)
+JSONL_DEPTH_LIMIT = 64  # nesting of [ ] and { } in one JSONL line
 _SURROGATE = re.compile("[\udc80-\udcff]")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ABSENT = type("Absent", (), {"__repr__": lambda self: "ABSENT", "__reduce__": lambda self: "ABSENT"})()
@@ -76,36 +87,6 @@ def sniff_format(head: bytes) -> str:
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "jsonl"
     return "csv"
-
-
-def detect_encoding(sample: bytes, complete: bool) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (BOM) or GB18030, from a sample of the file.
-
-    A line that does not decode counts against an encoding; the one with fewer
-    bad lines wins and UTF-8 wins ties, so a UTF-8 file with a few bad lines
-    stays UTF-8 (those lines are rejected) and a GBK file with Chinese in it is
-    read as GB18030 (a superset of GBK, which Chinese Excel writes).
-    """
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    if not complete and b"\n" in sample:
-        sample = sample[: sample.rindex(b"\n") + 1]  # never judge a character cut in half at the end
-    lines = [ln for ln in sample.split(b"\n") if any(b > 0x7F for b in ln)]
-    if not lines:
-        return "utf-8"
-
-    def bad(enc: str) -> int:
-        n = 0
-        for ln in lines:
-            try:
-                ln.decode(enc)
-            except UnicodeDecodeError:
-                n += 1
-        return n
-
-    return "utf-8" if bad("utf-8") <= bad("gb18030") else "gb18030"
 
 
 @dataclass
@@ -194,6 +175,13 @@ class TableReader:
         self.close()
 
 
+class _TooLong(Exception):
+    """Raised by the line source when the row being read cannot take the next line."""
+
+    def __init__(self, text: str = "", piece: bool = False):
+        self.text, self.piece = text, piece
+
+
 class CsvReader(TableReader):
     format = "csv"
 
@@ -209,19 +197,35 @@ class CsvReader(TableReader):
                 encoding = codecs.lookup(encoding).name
             except LookupError:
                 raise InputError(f"--encoding {encoding}: unknown encoding; try utf-8, gbk or gb18030") from None
+            check_bom(sample, encoding, name)
         self.encoding = encoding or detect_encoding(sample, complete)
         if self.encoding == "utf-8" and sample.startswith(codecs.BOM_UTF8):
             self.encoding = "utf-8-sig"
         self._raw = _Counting(sample, fh)
-        self._text = io.TextIOWrapper(io.BufferedReader(self._raw, 1 << 16), encoding=self.encoding,
-                                      errors="surrogateescape", newline="")
+        stream = io.BufferedReader(self._raw, 1 << 16)
+        self._decoder = LineDecoder(self.encoding)
+        if self.encoding in LINE_SAFE:
+            if self.encoding == "utf-8-sig" and sample.startswith(codecs.BOM_UTF8):
+                stream.read(len(codecs.BOM_UTF8))
+            self._physical: Iterator[tuple[str, int, str | None]] = self._decoded(ByteLines(stream, PIECE_BYTES))
+        else:
+            text = io.TextIOWrapper(stream, encoding=self.encoding, errors="surrogateescape", newline="")
+            self._physical = self._text_lines(text)
+        # The limits below decide (and name the cell); csv's own field limit, which
+        # is process-wide, must never fire first. It is only ever raised here.
+        if csv.field_size_limit() < PIECE_BYTES:
+            csv.field_size_limit(PIECE_BYTES)
         self.line = 0
-        self._buf: list[str] = []
-        self._pushback: list[str] = []
+        self._buf: list[str] = []  # the lines of the row being read
+        self._notes: list[str | None] = []  # why each of them cannot be trusted, if so
+        self._chars = 0
+        self._pushback: list[tuple[str, int, str | None]] = []
+        self._pending: deque[Record] = deque()
+        self.columns = []
         first = self._first_line()
         if first is None:
             raise InputError(f"{name}: empty file; a prospect list starts with a header row")
-        self.delimiter = delimiter or _sniff_delimiter(first, name)
+        self.delimiter = delimiter or _sniff_delimiter(first[0], name)
         self._pushback.append(first)
         self.line -= 1
         self._source = self._lines()
@@ -234,31 +238,83 @@ class CsvReader(TableReader):
             if rec.error_code:
                 raise InputError(f"{name}:{rec.row}: the header row cannot be read: {rec.error}")
             header = rec.values
+        if len(header) > MAX_COLUMNS:
+            raise InputError(f"{name}:{rec.row}: the header has {len(header):,} columns; the limit is {MAX_COLUMNS:,}")
         self.header_row = rec.row
         self.columns = [c.strip() if i else c.lstrip("\ufeff").strip() for i, c in enumerate(header)]
 
-    def _first_line(self) -> str | None:
-        for line in self._text:
+    @property
+    def utf8_lines(self) -> int:
+        """How many lines of a GBK/GB18030 file were UTF-8 (and read as such)."""
+        return self._decoder.utf8_lines
+
+    def _decoded(self, lines: ByteLines) -> Iterator[tuple[str, int, str | None]]:
+        decode = self._decoder.decode
+        for data, kind in lines:
+            if kind == WHOLE:
+                text, note = decode(data)
+                yield text, kind, note
+            else:  # a piece of a line over the limit: rejected anyway, its bytes kept
+                yield data.decode(self._decoder.codec, "surrogateescape"), kind, None
+
+    @staticmethod
+    def _text_lines(text: io.TextIOWrapper) -> Iterator[tuple[str, int, str | None]]:
+        long = False
+        while True:
+            line = text.readline(PIECE_BYTES)
+            if not line:
+                return
+            whole = line.endswith(("\n", "\r")) or len(line) < PIECE_BYTES
+            yield line, (PIECE if long else (WHOLE if whole else FIRST_PIECE)), None
+            long = not whole
+
+    def _first_line(self) -> tuple[str, int, str | None] | None:
+        for item in self._physical:
+            if item[1] == PIECE:
+                continue
             self.line += 1
-            if line.strip():
-                return line
+            if item[1] != WHOLE:
+                raise InputError(f"{self.name}:{self.line}: the first line is longer than {PIECE_BYTES:,} bytes; "
+                                 "this is not a prospect list")
+            if item[0].strip():
+                return item
         return None
 
     def _lines(self) -> Iterator[str]:
-        while self._pushback:
-            line = self._pushback.pop()
-            self.line += 1
-            self._buf.append(line)
-            yield line
-        for line in self._text:
-            self.line += 1
-            self._buf.append(line)
-            yield line
+        while True:
+            if self._pushback:
+                item = self._pushback.pop()
+            else:
+                item = next(self._physical, None)
+                if item is None:
+                    return
+            text, kind, note = item
+            if kind != PIECE:
+                self.line += 1
+            if kind != WHOLE:
+                raise _TooLong(text, piece=True)
+            if self._buf and self._chars + len(text) > ROW_LIMIT:
+                self._pushback.append(item)  # it starts the next row
+                self.line -= 1
+                raise _TooLong()
+            self._buf.append(text)
+            self._notes.append(note)
+            self._chars += len(text)
+            yield text
+
+    def _restart(self) -> None:
+        """A fresh parser on the lines after the current ones: the rows after a bad one are still read."""
+        self._source = self._lines()
+        self._reader = csv.reader(self._source, delimiter=self.delimiter)
 
     def _next(self) -> Record | None:
         """The next non-blank record, or None at the end."""
+        if self._pending:
+            return self._pending.popleft()
         while True:
             self._buf.clear()
+            self._notes.clear()
+            self._chars = 0
             start = self.line + 1
             try:
                 fields = next(self._reader)
@@ -270,15 +326,57 @@ class CsvReader(TableReader):
                 self._reader = csv.reader(self._source, delimiter=self.delimiter)
                 return Record(start, [raw.rstrip("\r\n")], "csv", f"cannot split line {start} into cells: {e}",
                               raw=raw)
+            except _TooLong as e:
+                self._restart()
+                return self._too_long(start, e)
             if not fields:
                 continue
             start = self.line - len(self._buf) + 1
-            if any(_SURROGATE.search(ln) for ln in self._buf):
-                raw = "".join(self._buf)
-                bad = b"".join(bytes([ord(c) - 0xDC00]) for c in _SURROGATE.findall(raw))
-                return Record(start, fields, "encoding",
-                              f"line {start} has bytes that are not {self.encoding} text: {bad[:16]!r}")
-            return Record(start, fields)
+            return self._checked(start, fields)
+
+    def _too_long(self, start: int, e: _TooLong) -> Record:
+        raw = "".join(self._buf)
+        if not e.piece:
+            return Record(start, [raw], "csv", f"the row starting at line {start} is longer than {ROW_LIMIT:,} "
+                          "characters, the limit for a row (is a quote never closed?)", raw=raw)
+        piece = Record(self.line, [e.text], "csv", f"line {self.line} is longer than {PIECE_BYTES:,} bytes; it is "
+                       f"kept here in pieces of {PIECE_BYTES:,} bytes", raw=e.text)
+        if not raw:
+            return piece
+        self._pending.append(piece)
+        return Record(start, [raw], "csv", f"the row starting at line {start} runs into line {self.line}, which "
+                      "is too long to read", raw=raw)
+
+    def _checked(self, start: int, fields: list[str]) -> Record:
+        """The row, or why it cannot be used: encoding, length of the row or of a cell."""
+        if any(self._notes):
+            i, note = next((i, n) for i, n in enumerate(self._notes) if n)
+            return Record(start, fields, "encoding", f"line {start + i} {note}")
+        if any(_SURROGATE.search(ln) for ln in self._buf):
+            raw = "".join(self._buf)
+            bad = b"".join(bytes([ord(c) - 0xDC00]) for c in _SURROGATE.findall(raw))
+            return Record(start, fields, "encoding", f"line {start} has bytes that are not {self.encoding} text: "
+                          f"{bad[:16]!r}{self._gb_hint(raw)}")
+        if self._chars > ROW_LIMIT:
+            return Record(start, fields, "csv", f"row {start} has {self._chars:,} characters; the limit for a row "
+                          f"is {ROW_LIMIT:,}", raw="".join(self._buf))
+        for i, cell in enumerate(fields if self._chars > CELL_LIMIT else ()):
+            if len(cell) > CELL_LIMIT:
+                col = f" ({self.columns[i]!r})" if i < len(self.columns) else ""
+                return Record(start, fields, "csv", f"cell {i + 1}{col} of the row at line {start} has "
+                              f"{len(cell):,} characters; the limit for a cell is {CELL_LIMIT:,}",
+                              raw="".join(self._buf))
+        return Record(start, fields)
+
+    def _gb_hint(self, raw: str) -> str:
+        if self._decoder.codec != "utf-8":
+            return ""
+        try:
+            raw.encode("utf-8", "surrogateescape").decode("gb18030")
+        except UnicodeDecodeError:
+            return ""
+        return ("; it reads as GBK/GB18030, so the file mixes encodings: save it in one (a GBK line is not "
+                "guessed inside a UTF-8 file)")
 
     def __iter__(self) -> Iterator[Record]:
         width = len(self.columns)
@@ -310,48 +408,62 @@ def _sniff_delimiter(line: str, name: str) -> str:
     return best if counts[best] else ","
 
 
-def _spool(fh: IO[bytes], head: bytes) -> IO[bytes]:
+def _spool(fh: IO[bytes], head: bytes, limit: int | None = None, name: str = "<stdin>") -> IO[bytes]:
     """stdin copied to a temporary file, for formats that need to seek (XLSX) or two passes (JSONL)."""
     tmp = tempfile.TemporaryFile()
     tmp.write(head)
+    total = len(head)
     while True:
         data = fh.read(1 << 20)
         if not data:
             break
+        total += len(data)
+        if limit is not None and total > limit:
+            tmp.close()
+            raise InputError(f"{name}: more than {limit >> 20:,} MiB of XLSX; save the list as CSV")
         tmp.write(data)
     tmp.seek(0)
     return tmp
 
 
 class XlsxReader(TableReader):
+    """The first sheet, streaming, through engine/xlsx_guard.py (zip bombs, giant cells, damaged sheets)."""
+
     format = "xlsx"
 
     def __init__(self, fh: IO[bytes], name: str, size: int | None, head: bytes = b""):
-        import zipfile
-
-        import openpyxl
+        from .xlsx_guard import XLSX_FILE_LIMIT, open_workbook
 
         self.name = name
         if head or not fh.seekable():
-            fh = _spool(fh, head)
+            fh = _spool(fh, head, XLSX_FILE_LIMIT, name)
         self._fh = fh
+        self._wb, self._zip = open_workbook(fh, name)
         try:
-            self._wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as e:
-            raise InputError(f"{name}: not a readable XLSX workbook ({e})") from None
+            self._start()
+        except BaseException:
+            self._wb.close()
+            raise
+
+    def _start(self) -> None:
+        if not self._wb.worksheets:
+            raise InputError(f"{self.name}: the workbook has no worksheet")
         ws = self._wb.worksheets[0]
+        self._zip.check_sheet(ws)
+        ws.reset_dimensions()  # read what the sheet holds, not what its header claims
         self.detail = f"sheet {ws.title!r}"
-        self._rows = ws.iter_rows(values_only=True)
+        self._rows = self._zip.rows(ws)
         self._row = 0
-        self._count = ws.max_row or 0
         header = None
-        for values in self._rows:
+        for values, problem in self._rows:
             self._row += 1
             if any(v is not None and str(v).strip() for v in values):
+                if problem:
+                    raise InputError(f"{self.name}: the header row (row {self._row}) cannot be read: {problem}")
                 header = list(values)
                 break
         if header is None:
-            raise InputError(f"{name}: the first sheet is empty; a prospect list starts with a header row")
+            raise InputError(f"{self.name}: the first sheet is empty; a prospect list starts with a header row")
         while header and (header[-1] is None or not str(header[-1]).strip()):
             header.pop()
         self.header_row = self._row
@@ -359,9 +471,12 @@ class XlsxReader(TableReader):
 
     def __iter__(self) -> Iterator[Record]:
         width = len(self.columns)
-        for values in self._rows:
+        for values, problem in self._rows:
             self._row += 1
             vals = list(values)
+            if problem:
+                yield Record(self._row, vals, "xlsx", problem)
+                continue
             if not any(v is not None and (not isinstance(v, str) or v.strip()) for v in vals):
                 continue  # formatted but empty rows at the end of a sheet
             if len(vals) > width:
@@ -376,7 +491,7 @@ class XlsxReader(TableReader):
             yield Record(self._row, vals)
 
     def progress(self) -> float | None:
-        return min(1.0, self._row / self._count) if self._count else None
+        return self._zip.fraction()
 
     def close(self) -> None:
         self._wb.close()
@@ -397,18 +512,28 @@ class JsonlReader(TableReader):
         self.size = size or os.fstat(fh.fileno()).st_size
         # One pass for the union of keys (the columns of a CSV/XLSX output), then the real one.
         keys: dict[str, None] = {}
-        for line in fh:
-            obj = _json_object(line)
+        for line, kind in ByteLines(fh, PIECE_BYTES, LF):
+            obj = _json_object(line) if kind == WHOLE else None
             if isinstance(obj, dict):
                 keys.update(dict.fromkeys(obj))
+                if len(keys) > MAX_COLUMNS:
+                    raise InputError(f"{name}: the records have more than {MAX_COLUMNS:,} different keys, the "
+                                     "limit for columns")
         fh.seek(0)
         self.columns = list(keys)
         self.header_row = 0
         self._pos = 0
 
     def __iter__(self) -> Iterator[Record]:
-        for n, line in enumerate(self._fh, 1):
+        n = 0
+        for line, kind in ByteLines(self._fh, PIECE_BYTES, LF):
             self._pos += len(line)
+            if kind != PIECE:
+                n += 1
+            if kind != WHOLE:
+                yield Record(n, [], "json", f"line {n} is longer than {PIECE_BYTES:,} bytes; it is kept here in "
+                             f"pieces of {PIECE_BYTES:,} bytes", raw=line.decode("utf-8", "surrogateescape"))
+                continue
             if not line.strip():
                 continue
             text = line.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
@@ -417,15 +542,31 @@ class JsonlReader(TableReader):
             if _SURROGATE.search(text):
                 yield Record(n, [], "encoding", f"line {n} is not UTF-8 text", raw=text)
                 continue
+            if len(text) > ROW_LIMIT:
+                yield Record(n, [], "json", f"line {n} has {len(text):,} characters; the limit for a line is "
+                             f"{ROW_LIMIT:,}", raw=text)
+                continue
+            if _too_deep(line):
+                yield Record(n, [], "json", f"line {n} nests [ ] and {{ }} more than {JSONL_DEPTH_LIMIT} deep, "
+                             "the limit", raw=text)
+                continue
             try:
                 obj = json.loads(text)
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:
                 yield Record(n, [], "json", f"line {n} is not JSON: {e}", raw=text)
                 continue
             if not isinstance(obj, dict):
                 yield Record(n, [], "json", f"line {n} is JSON but not an object {{...}}", raw=text)
                 continue
-            yield Record(n, [obj.get(c, ABSENT) for c in self.columns])
+            values = [obj.get(c, ABSENT) for c in self.columns]
+            if len(text) > CELL_LIMIT:
+                big = next((c for c, v in zip(self.columns, values, strict=True)
+                            if v is not ABSENT and len(cell_text(v)) > CELL_LIMIT), None)
+                if big is not None:
+                    yield Record(n, [], "json", f"line {n}: the value of {big!r} is longer than {CELL_LIMIT:,} "
+                                 "characters, the limit for a cell", raw=text)
+                    continue
+            yield Record(n, values)
 
     def progress(self) -> float | None:
         return min(1.0, self._pos / self.size) if self.size else None
@@ -435,10 +576,32 @@ class JsonlReader(TableReader):
             self._fh.close()
 
 
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def _too_deep(line: bytes) -> bool:
+    """Whether a JSON line nests deeper than JSONL_DEPTH_LIMIT (json would recurse on it, and so would
+    anything that turns a nested value into text)."""
+    if line.count(b"[") + line.count(b"{") <= JSONL_DEPTH_LIMIT:
+        return False
+    depth = 0
+    for m in _BRACKET.finditer(_JSON_STRING.sub(b"", line)):
+        if m.group() in (b"[", b"{"):
+            depth += 1
+            if depth > JSONL_DEPTH_LIMIT:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def _json_object(line: bytes) -> Any:
+    if _too_deep(line):
+        return None
     try:
         return json.loads(line.decode("utf-8-sig"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import CompiledRulebase
+from .compiler import REGEX_TIMEOUT, CompiledRulebase, PhraseTimeout
 from .errors import InferenceError
 from .loader import RESERVED_UTTERANCES, fact_refs
 from .model import (
     ConclusionTest,
     Evidence,
     FactTest,
+    PhraseTest,
     Rule,
     Rulebase,
     SetFact,
@@ -181,7 +182,7 @@ class Derived:
 @dataclass
 class Warning_:
     text: Text
-    rule: Rule
+    rule: Rule | Strategy  # a strategy too, when its `said:` pattern ran out of time
     facts: list[Matched]
 
 
@@ -433,6 +434,33 @@ def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict
         compiled.cache["sid"] = str(next(_sid_counter))
 
 
+def _timeout_warnings(compiled: CompiledRulebase, slow: list[PhraseTimeout]) -> list[Warning_]:
+    """One warning per `said:` test whose pattern ran out of time: the rule saw it as not said."""
+    owners = compiled.cache.get("phrase_owners")
+    if owners is None:
+        owners = compiled.cache["phrase_owners"] = {
+            c.id: p for p in compiled.productions for c in walk(p.when) if isinstance(c, PhraseTest)}
+    out: list[Warning_] = []
+    seen: set[str] = set()
+    for t in slow:
+        if t.test.id in seen:
+            continue
+        seen.add(t.test.id)
+        pattern = t.pattern if len(t.pattern) <= 60 else t.pattern[:57] + "…"
+        if t.utterance < 0:
+            zh = (f"本次已有多个正则超时,规则的正则 /{pattern}/ 未再匹配,按“没说”处理;"
+                  "请简化规则里的正则(zhike rules check)")
+            en = (f"too many patterns ran out of time on this profile, so /{pattern}/ was not tried and counts "
+                  "as not said; simplify the rule's patterns (zhike rules check)")
+        else:
+            zh = (f"正则 /{pattern}/ 在第 {t.utterance + 1} 句上超过 {REGEX_TIMEOUT:g} 秒被中止,按“没说”处理;"
+                  "请简化这条规则的正则")
+            en = (f"the pattern /{pattern}/ took longer than {REGEX_TIMEOUT:g} s on utterance {t.utterance + 1} "
+                  "and was stopped, so it counts as not said; simplify the rule's pattern")
+        out.append(Warning_(Text(zh, en), owners[t.test.id], []))
+    return out
+
+
 def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) -> Result:
     """Run the rulebase on one profile and explain every conclusion.
 
@@ -448,8 +476,9 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
         # was asserted: durable_rules' delete_state corrupts its heap on large states
         # (seen with ~150 firings), and a fixed sid can never hit the 1024-live-sids limit.
         sid = compiled.cache.setdefault("sid", str(next(_sid_counter)))
-        hits = compiled.phrases.match(profile.utterances) if profile.utterances else {}
+        hits, slow = compiled.phrases.match_checked(profile.utterances) if profile.utterances else ({}, [])
         run = _Run(compiled, sid, profile.utterances, hits)
+        run.warnings.extend(_timeout_warnings(compiled, slow))
         compiled.on_fire = run.on_fire
         used: list[tuple[str, list[dict]]] = []
         failed = True

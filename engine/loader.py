@@ -10,10 +10,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
+import regex
+
+from .compiler import MAX_REGEX_CHARS, REGEX_TIMEOUT, compile_pattern, pattern_hazard
 from .errors import Problem, RulebaseError, did_you_mean
 from .model import (
     FACT_TYPES,
@@ -40,9 +42,11 @@ from .model import (
     Typology,
     Value,
     Warn,
+    normalise_text,
+    number_problem,
     walk,
 )
-from .yamlpos import Located, Pos, YamlError, load_file
+from .yamlpos import MAX_BYTES, Located, Pos, YamlError, load_file
 
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
 FACT_OPS = {
@@ -53,11 +57,6 @@ FACT_OPS = {
 }
 TYPOLOGY_OPS = ("is", "is_not", "in", "not_in", "known")
 RESERVED_UTTERANCES = "utterances"
-
-
-def normalise_text(s: str) -> str:
-    """What phrase matching compares: NFKC (full-width -> half-width) and case-folded."""
-    return unicodedata.normalize("NFKC", s).casefold()
 
 
 def display_path(path: Path) -> str:
@@ -134,6 +133,10 @@ class _Checker:
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             self.err(loc.pos, f"{what} must be a number, got {_kind(v)}", "type")
             return None
+        problem = number_problem(v)
+        if problem:
+            self.err(loc.pos, f"{what} {problem}", "bad-value")
+            return None
         return float(v)
 
     def weight(self, loc: Located | None, what: str) -> float | None:
@@ -163,8 +166,10 @@ def _kind(v: Any) -> str:
     if isinstance(v, list):
         return "a list"
     if isinstance(v, (int, float)):
-        return f"the number {_fmt(v)}"
-    return f"text {str(v)!r}"
+        shown = _fmt(v)
+        return f"the number {shown if len(shown) <= 40 else shown[:37] + '…'}"
+    shown = repr(str(v))
+    return f"text {shown if len(shown) <= 60 else shown[:57] + '…'}"
 
 
 def _fmt(v: float) -> str:
@@ -187,7 +192,8 @@ class _Loader(_Checker):
     def read(self, path: Path) -> Located | None:
         rel = path.relative_to(self.root).as_posix()
         try:
-            data = path.read_bytes()
+            with open(path, "rb") as fh:  # bounded: load_file refuses anything bigger anyway
+                data = fh.read(MAX_BYTES + 1)
         except OSError:
             data = b""
         self.hash.update(rel.encode() + b"\0" + data + b"\0")
@@ -214,7 +220,8 @@ class _Loader(_Checker):
         title = self.text(m.get("title"), "title") or title
         if "threshold" in m:
             threshold = self.weight(m["threshold"], "threshold") or threshold
-        self.order = [(x.value, x.pos) for x in self.items(m.get("order"), "order")]
+        self.order = [(tid, x.pos) for x in self.items(m.get("order"), "order")
+                      if (tid := self.string(x, "order item")) is not None]
         for item in self.items(m.get("stages"), "stages"):
             sm = self.mapping(item, "stage", required=("id", "label"))
             if sm is None:
@@ -494,6 +501,10 @@ class _Loader(_Checker):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 self.err(loc.pos, f"fact {f.id} is a number, got {_kind(v)}", "bad-value")
                 return _BAD
+            problem = number_problem(v)
+            if problem:
+                self.err(loc.pos, f"the value for fact {f.id} {problem}", "bad-value")
+                return _BAD
             return float(v)
         if isinstance(v, (dict, bool)) or v is None:
             self.err(loc.pos, f"expected a value of fact {f.id}, got {_kind(v)}", "bad-value")
@@ -675,20 +686,8 @@ class _Loader(_Checker):
                     keywords.append(normalise_text(s))
         for x in self.items(sm.get("regex"), "said.regex"):
             s = self.string(x, "said.regex pattern")
-            if s is None:
-                continue
-            try:
-                rx = re.compile(s)
-            except re.error as e:
-                col = x.pos.col
-                self.err(Pos(x.pos.file, x.pos.line, col), f"invalid regular expression {s!r}: {e.msg}"
-                         + (f" at position {e.pos}" if e.pos is not None else ""), "bad-regex")
-                continue
-            if rx.search("") is not None:
-                self.err(x.pos, f"regular expression {s!r} matches empty text, so it would match anything; "
-                                "make it require at least one character", "bad-regex")
-                continue
-            regexes.append(s)
+            if s is not None and self.pattern_ok(s, x.pos):
+                regexes.append(s)
         if not keywords and not regexes and not any(
                 p.pos.file == loc.pos.file and p.pos.line >= loc.pos.line for p in self.problems[-3:]):
             self.err(loc.pos, "`said` needs at least one keyword (zh / en) or regex", "empty")
@@ -697,6 +696,38 @@ class _Loader(_Checker):
         pid = f"{rid}#{counter[0]}"
         counter[0] += 1
         return PhraseTest(pid, tuple(keywords), tuple(regexes), loc.pos)
+
+    def pattern_ok(self, s: str, pos: Pos) -> bool:
+        """A `said:` regex compiles in both dialects, cannot match empty text and cannot backtrack
+        exponentially (see compiler.pattern_hazard); otherwise a problem at its position."""
+        shown = repr(s) if len(s) <= 80 else repr(s[:77]) + "…"
+        if len(s) > MAX_REGEX_CHARS:
+            self.err(pos, f"regular expression {shown} is {len(s):,} characters long; at most "
+                          f"{MAX_REGEX_CHARS:,}: split it into several patterns", "bad-regex")
+            return False
+        try:
+            re.compile(s)  # the documented dialect (Python's re) ...
+            rx = compile_pattern(s)  # ... and the engine that runs it
+        except (re.error, regex.error) as e:
+            self.err(pos, f"invalid regular expression {shown}: {e.msg}"
+                          + (f" at position {e.pos}" if e.pos is not None else ""), "bad-regex")
+            return False
+        except (RecursionError, OverflowError, ValueError, MemoryError):
+            self.err(pos, f"regular expression {shown} is nested too deeply or too large; simplify it", "bad-regex")
+            return False
+        hazard = pattern_hazard(s)
+        if hazard:
+            self.err(pos, f"regular expression {shown} is unsafe: {hazard}", "slow-regex")
+            return False
+        try:
+            empty = rx.search("", timeout=REGEX_TIMEOUT) is not None
+        except TimeoutError:  # pragma: no cover - no pattern takes that long on empty text
+            empty = False
+        if empty:
+            self.err(pos, f"regular expression {shown} matches empty text, so it would match anything; "
+                          "make it require at least one character", "bad-regex")
+            return False
+        return True
 
     def strategy(self, item: Located, typ: Typology | None, seen: dict[str, Pos]) -> None:
         sm = self.mapping(item, "strategy", required=("id", "advice", "source"),

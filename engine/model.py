@@ -5,6 +5,7 @@ later stages (lint, tests, docs) can point back into the YAML.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -13,6 +14,27 @@ from .yamlpos import Pos
 LANGS = ("zh", "en")
 # What a profile, answer or batch cell may say for "don't know"; so no value id may be one of these.
 UNKNOWN_WORDS = frozenset({"", "unknown", "?", "n/a", "na", "不知道", "未知", "不清楚", "null", "none", "-"})
+
+
+def normalise_text(s: str) -> str:
+    """What phrase matching compares: NFKC (full-width -> half-width) and case-folded."""
+    return unicodedata.normalize("NFKC", s).casefold()
+
+
+# Every number a user gives (a fact's value, a rule's min/max/comparison) is finite and below this in
+# size: 15 digits before the decimal point, so each one is exact as a float and the engine compares
+# them exactly. A 400-digit integer or `.inf` is a value problem at its position, never an OverflowError.
+MAX_NUMBER = 10**15
+NUMBER_LIMIT_TEXT = "numbers have at most 15 digits before the decimal point (less than 1e15 in size)"
+
+
+def number_problem(v: object) -> str | None:
+    """Why an int or float cannot be used as a number (not finite, too large), or None if it can."""
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return "is not a finite number"
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and not -MAX_NUMBER < v < MAX_NUMBER:
+        return f"is too large: {NUMBER_LIMIT_TEXT}"
+    return None
 
 
 @dataclass(frozen=True)

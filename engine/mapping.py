@@ -29,7 +29,7 @@ from typing import Any
 
 from .errors import InputError, Problem, did_you_mean
 from .loader import RESERVED_UTTERANCES
-from .model import FactDef, Rulebase, Text
+from .model import FactDef, Rulebase, Text, number_problem
 from .profile import Profile, ValueProblem, coerce_value
 from .tabular import ABSENT
 from .yamlpos import Located, Pos, YamlError, load_file, load_text
@@ -53,12 +53,18 @@ def value_key(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
-        return f"{float(v):g}"
+        if number_problem(v) is None:
+            return f"{float(v):g}"
+        return str(v)  # too large to be a number: it can only match as the text it is
     s = str(v).strip()
-    try:
-        return f"{float(s.replace(',', '')):g}"
-    except ValueError:
-        pass
+    if len(s) <= 100:  # longer text is never a number (see engine.model.number_problem)
+        try:
+            x = float(s.replace(',', ''))
+        except ValueError:
+            pass
+        else:
+            if number_problem(x) is None:
+                return f"{x:g}"
     # Spaces and underscores go ("DECISION_MAKER" = "Decision Maker"); other punctuation stays,
     # so a range like "5-25" never meets the number 525.
     return _SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())
@@ -204,6 +210,8 @@ def _translate_one(raw: Any, f: FactDef, tr: Translation) -> Any:
         if k in tr.values:
             return tr.values[k]
     if tr.ranges and not isinstance(raw, bool):
+        if isinstance(raw, (int, float)) and number_problem(raw) is not None:
+            raise ValueProblem(f"{raw!r} {number_problem(raw)}")
         x = coerce_value(_NUMBER_FACT, raw) if not isinstance(raw, (int, float)) else float(raw)
         if x is None:
             return None
@@ -382,6 +390,9 @@ def _range(item: Located, f: FactDef, err) -> Range | None:
             return None
         if isinstance(sub.value, bool) or not isinstance(sub.value, (int, float)):
             err(sub, f"`{key}` takes a number")
+            return None
+        if number_problem(sub.value) is not None:
+            err(sub, f"`{key}` {number_problem(sub.value)}")
             return None
         is_lo, incl = _RANGE_KEYS[key]
         if is_lo:

@@ -127,8 +127,9 @@ def load(path: Path, rb: Rulebase) -> Loaded:
             out.notes.append(f"skipped fact {f!r} no longer exists")
         elif f not in out.given:
             out.given[f] = SKIP
-    for g in data.get("goals") or []:
-        if g in rb.typologies:
+    goals = data.get("goals") or []
+    for g in goals if isinstance(goals, list) else [goals]:
+        if isinstance(g, str) and g in rb.typologies:
             out.goals.append(g)
         else:
             out.notes.append(f"goal {g!r} is not a typology any more{did_you_mean(str(g), rb.typologies)}; dropped")
@@ -136,7 +137,8 @@ def load(path: Path, rb: Rulebase) -> Loaded:
         out.notes.append("none of the saved goals exists: settling every typology")
     lang = data.get("lang")
     out.lang = lang if lang in ("zh", "en") else None
-    out.asked = [str(f) for f in data.get("asked") or [] if isinstance(f, str)]
+    asked = data.get("asked") or []
+    out.asked = [f for f in asked if isinstance(f, str)] if isinstance(asked, list) else []
     return out
 
 

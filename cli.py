@@ -91,7 +91,7 @@ class _Group(click.Group):
             _quiet_stdout()
             sys.exit(0)
         except OSError as e:
-            from engine.output import write_failure
+            from engine.report.output import write_failure
 
             _quiet_stdout()
             _say(str(write_failure(None, e)))

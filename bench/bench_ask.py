@@ -30,11 +30,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.compiler import compile_rulebase  # noqa: E402 - after the path set-up above
-from engine.inference import infer  # noqa: E402
-from engine.loader import RESERVED_UTTERANCES, load_rulebase  # noqa: E402
-from engine.profile import Profile  # noqa: E402
-from engine.questionnaire import Questionnaire  # noqa: E402
+from engine.interview.questionnaire import Questionnaire  # noqa: E402
+from engine.reasoning.compiler import compile_rulebase  # noqa: E402 - after the path set-up above
+from engine.reasoning.inference import infer  # noqa: E402
+from engine.reasoning.profile import Profile  # noqa: E402
+from engine.rules.loader import RESERVED_UTTERANCES, load_rulebase  # noqa: E402
 
 UTTERANCES = ["太贵了", "留个电话,有需要再联系", "我们再考虑考虑", "预算没这么高", "我很忙", "XX家便宜不少,再降30%",
               "It's good but we have no budget", "we already have one", "just send me the brochure", "嗯,好的"]
@@ -62,7 +62,7 @@ def clear_cut_answers(compiled, typology: str, cls: str) -> dict:
 
 
 def _refs(rule):
-    from engine.loader import fact_refs
+    from engine.rules.loader import fact_refs
 
     return fact_refs(rule.when)
 
@@ -83,7 +83,7 @@ def interview(compiled, goals, answers: dict) -> tuple[int, Questionnaire]:
 
 def golden_reps(compiled) -> list[tuple[list[str], dict, Profile]]:
     """(goals, answers, profile) per golden case: the typologies it expects, its facts and utterances."""
-    from engine.casetest import load_cases
+    from engine.trainer.casetest import load_cases
 
     out = []
     for case in load_cases(compiled.rulebase):

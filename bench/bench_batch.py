@@ -5,7 +5,7 @@ Run: .venv/bin/python bench/bench_batch.py [--rows 2000] [--seed 1] [--workers 1
 
 Prints records/s for
   (a) `zhike batch` end to end (a subprocess reading and writing CSV),
-  (b) the library call engine.batch.classify_records, rows already in memory,
+  (b) the library call engine.batch.classify.classify_records, rows already in memory,
   (c) raw durable_rules: the same compiled rulesets fed exactly the asserts
       inference makes (recorded beforehand: input facts, phrases, conclusions
       and derived facts, pass by pass), actions doing nothing, then retracted,
@@ -41,10 +41,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from engine.compiler import compile_rulebase  # noqa: E402
-from engine.loader import RESERVED_UTTERANCES, load_rulebase  # noqa: E402
-from engine.model import All, Any_, ConclusionTest, Evidence, FactTest, Not, PhraseTest, SetFact, walk  # noqa: E402
-from engine.profile import LIST_SPLIT  # noqa: E402
+from engine.reasoning.compiler import compile_rulebase  # noqa: E402
+from engine.reasoning.profile import LIST_SPLIT  # noqa: E402
+from engine.rules.loader import RESERVED_UTTERANCES, load_rulebase  # noqa: E402
+from engine.rules.model import All, Any_, ConclusionTest, Evidence, FactTest, Not, PhraseTest, SetFact, walk  # noqa: E402
 
 ZHIKE = str(Path(sys.executable).parent / "zhike")
 FILLER = ["你好", "我们看看", "OK, thanks", "发一份资料过来", "what does it cost?", "下周再聊", "嗯"]
@@ -146,7 +146,7 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 # --- (b) the library ------------------------------------------------------------------------------
 
 def bench_library(rb, records: list[dict], workers: int, cache: int) -> float:
-    from engine.batch import classify_records
+    from engine.batch.classify import classify_records
 
     t = time.perf_counter()
     n = sum(1 for _ in classify_records(records, rb, workers=workers, cache_size=cache, errors="mark"))
@@ -154,8 +154,8 @@ def bench_library(rb, records: list[dict], workers: int, cache: int) -> float:
 
 
 def profiles_of(rb, records: list[dict]):
-    from engine.batch import result_columns
-    from engine.mapping import build_plan
+    from engine.batch.classify import result_columns
+    from engine.batch.mapping import build_plan
 
     plan = build_plan(list(records[0]), rb, reserved=frozenset(result_columns(rb)))
     out = []
@@ -171,7 +171,7 @@ def profiles_of(rb, records: list[dict]):
 def _record_batches(rb, profiles: list) -> list[list[tuple[str, list[dict]]]]:
     """For each profile, the exact (ruleset, facts) asserts inference makes, conclusions and derived
     facts included, so that (c) replays the same engine work without zhike's bookkeeping."""
-    import engine.inference as inf
+    import engine.reasoning.inference as inf
 
     compiled = compile_rulebase(rb)
     recorded: list[tuple[str, list[dict]]] = []
@@ -328,7 +328,7 @@ def plain_eval(rb, matcher, prof) -> dict[str, tuple[str | None, float]]:
 
 
 def _plain_setup(rb) -> Any:
-    from engine.compiler import PhraseMatcher
+    from engine.reasoning.compiler import PhraseMatcher
 
     return rb, PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)
                               if isinstance(c, PhraseTest)])
@@ -452,8 +452,8 @@ def main() -> None:
     print(f"{args.rows:,} rows (seed {args.seed}), {distinct:,} distinct fact sets; list in {src}")
 
     # The plain evaluator is only a floor if it computes the same thing: say how close it is.
-    from engine.compiler import PhraseMatcher
-    from engine.inference import infer
+    from engine.reasoning.compiler import PhraseMatcher
+    from engine.reasoning.inference import infer
 
     compiled = compile_rulebase(rb)
     matcher = PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)

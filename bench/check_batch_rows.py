@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_batch import ROOT, ZHIKE, generate
 
-from engine.loader import load_rulebase
+from engine.rules.loader import load_rulebase
 
 
 def ids(path: Path, encoding: str = "utf-8-sig") -> list[int]:

@@ -15,17 +15,17 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
-    "load_rulebase": ("loader", "load_rulebase"),
-    "compile_rulebase": ("compiler", "compile_rulebase"),
-    "infer": ("inference", "infer"),
-    "combine": ("inference", "combine"),
-    "load_profile": ("profile", "load_profile"),
-    "profile_from_dict": ("profile", "profile_from_dict"),
-    "Profile": ("profile", "Profile"),
-    "Result": ("inference", "Result"),
-    "Rulebase": ("model", "Rulebase"),
-    "to_json": ("render", "to_json"),
-    "render": ("render", "render"),
+    "load_rulebase": ("rules.loader", "load_rulebase"),
+    "compile_rulebase": ("reasoning.compiler", "compile_rulebase"),
+    "infer": ("reasoning.inference", "infer"),
+    "combine": ("reasoning.inference", "combine"),
+    "load_profile": ("reasoning.profile", "load_profile"),
+    "profile_from_dict": ("reasoning.profile", "profile_from_dict"),
+    "Profile": ("reasoning.profile", "Profile"),
+    "Result": ("reasoning.inference", "Result"),
+    "Rulebase": ("rules.model", "Rulebase"),
+    "to_json": ("report.render", "to_json"),
+    "render": ("report.render", "render"),
 }
 
 

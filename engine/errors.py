@@ -7,14 +7,26 @@ traceback. Exit codes: 0 ok, 1 some work failed, 2 usage/input error.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .yamlpos import Pos
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+@dataclass(frozen=True)
+class Pos:
+    """Where something is in a user's file; lines and columns count from 1.
+
+    It lives here, with the problems that carry it, so the error types need
+    nothing from the YAML reader (which re-exports it).
+    """
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ def main() -> None:
     try:
         from engine.trainer.casetest import check_cases
     except ImportError:  # before the layered move
-        from engine.casetest import check_cases
+        from engine.trainer.casetest import check_cases
 
     import os
 

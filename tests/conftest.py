@@ -16,14 +16,14 @@ BUNDLED = ROOT / "rulebase"
 
 @pytest.fixture(scope="session")
 def mini_rb():
-    from engine.loader import load_rulebase
+    from engine.rules.loader import load_rulebase
 
     return load_rulebase(MINI)
 
 
 @pytest.fixture(scope="session")
 def mini_compiled(mini_rb):
-    from engine.compiler import compile_rulebase
+    from engine.reasoning.compiler import compile_rulebase
 
     c = compile_rulebase(mini_rb)
     yield c
@@ -32,14 +32,14 @@ def mini_compiled(mini_rb):
 
 @pytest.fixture(scope="session")
 def bundled_rb():
-    from engine.loader import load_rulebase
+    from engine.rules.loader import load_rulebase
 
     return load_rulebase(BUNDLED)
 
 
 @pytest.fixture(scope="session")
 def bundled(bundled_rb):
-    from engine.compiler import compile_rulebase
+    from engine.reasoning.compiler import compile_rulebase
 
     c = compile_rulebase(bundled_rb)
     yield c
@@ -64,7 +64,7 @@ def zhike(*args: str, input: str | None = None, cwd: Path | None = None, env: di
 
 
 def classify(compiled, data: dict):
-    from engine.inference import infer
-    from engine.profile import profile_from_dict
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import profile_from_dict
 
     return infer(compiled, profile_from_dict(data, compiled.rulebase))

@@ -1,4 +1,4 @@
-"""`zhike batch` and the engine.batch library: every row classified or rejected, none lost."""
+"""`zhike batch` and the engine.batch.classify library: every row classified or rejected, none lost."""
 from __future__ import annotations
 
 import csv
@@ -326,7 +326,7 @@ def test_resume_without_checkpoint_starts_over(tmp_path):
 # --- the library -------------------------------------------------------------------------------
 
 def test_classify_records(mini_compiled):
-    from engine.batch import RowError, classify_records
+    from engine.batch.classify import RowError, classify_records
 
     recs = [{"pace": "fast", "Notes": "预算不够", "crm_id": 7}, {"guard": "是"}]
     out = list(classify_records(recs, compiled=mini_compiled, lang="en"))
@@ -340,7 +340,7 @@ def test_classify_records(mini_compiled):
 
 
 def test_classify_records_with_workers_and_mapping(mini_rb):
-    from engine.batch import classify_records
+    from engine.batch.classify import classify_records
 
     recs = [{"Speed": "fast" if i % 2 else "slow", "n": i} for i in range(200)]
     out = list(classify_records(recs, mini_rb, mapping={"columns": {"Speed": "pace"}}, workers=2,
@@ -351,7 +351,7 @@ def test_classify_records_with_workers_and_mapping(mini_rb):
 
 
 def test_cache_gives_the_same_results(mini_rb, mini_compiled):
-    from engine.batch import classify_records
+    from engine.batch.classify import classify_records
 
     recs = [{"pace": "fast", "Notes": "降 10%"}] * 5 + [{"pace": "slow"}] * 3
     cached = list(classify_records(recs, compiled=mini_compiled))
@@ -361,7 +361,7 @@ def test_cache_gives_the_same_results(mini_rb, mini_compiled):
 
 def test_classify_dataframe(mini_compiled):
     pd = pytest.importorskip("pandas")
-    from engine.batch import classify_dataframe
+    from engine.batch.classify import classify_dataframe
 
     df = pd.DataFrame({"pace": ["fast", None], "budget": [150.0, float("nan")]}, index=[10, 20])
     out = classify_dataframe(df, compiled=mini_compiled)
@@ -421,7 +421,7 @@ def _crash_once(chunk):
 
 def test_a_worker_that_dies_is_replaced_and_its_rows_rerun(mini_rb, tmp_path, monkeypatch):
     global _REAL_WORK
-    import engine.batch as eb
+    import engine.batch.classify as eb
 
     _REAL_WORK = eb._work
     flag = tmp_path / "crashed"

@@ -5,7 +5,7 @@ import pytest
 from markupsafe import escape
 
 from conftest import zhike
-from engine.doc import build_graph, render_doc
+from engine.trainer.doc import build_graph, render_doc
 
 EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|@import|url\(\s*["']?(?:https?:)?//""", re.I)
 

@@ -7,9 +7,9 @@ from conftest import BUNDLED
 
 def _cases():
     """Parameters for every bundled case; one failing parameter when the cases cannot be read."""
-    from engine.casetest import load_cases
     from engine.errors import RulebaseError
-    from engine.loader import load_rulebase
+    from engine.rules.loader import load_rulebase
+    from engine.trainer.casetest import load_cases
 
     try:
         cases = load_cases(load_rulebase(BUNDLED))
@@ -20,7 +20,7 @@ def _cases():
 
 @pytest.mark.parametrize("case,problems", _cases())
 def test_golden_case(bundled, case, problems):
-    from engine.casetest import run_case
+    from engine.trainer.casetest import run_case
 
     assert case is not None, f"the bundled rulebase or its cases do not load:\n{problems}"
     r = run_case(bundled, case)
@@ -29,8 +29,8 @@ def test_golden_case(bundled, case, problems):
 
 
 def test_bundled_rulebase_is_check_clean():
-    from engine.lint import lint
-    from engine.loader import check_rulebase
+    from engine.rules.loader import check_rulebase
+    from engine.trainer.lint import lint
 
     rb, problems = check_rulebase(BUNDLED)
     errors = [p for p in problems + lint(rb, problems) if p.severity == "error"]

@@ -4,11 +4,11 @@ import random
 import pytest
 
 from conftest import classify
-from engine.compiler import compile_rulebase
 from engine.errors import InferenceError
-from engine.inference import combine, infer
-from engine.loader import load_rulebase
-from engine.profile import profile_from_dict
+from engine.reasoning.compiler import compile_rulebase
+from engine.reasoning.inference import combine, infer
+from engine.reasoning.profile import profile_from_dict
+from engine.rules.loader import load_rulebase
 
 
 def test_cf_combination_mycin():
@@ -82,7 +82,7 @@ def test_counter_evidence_and_threshold(mini_compiled):
 
 
 def test_action_errors_reach_the_caller_and_no_facts_are_left_behind(mini_rb, monkeypatch):
-    import engine.inference as inf
+    import engine.reasoning.inference as inf
 
     real_fire = inf._Run.on_fire
     compiled = compile_rulebase(mini_rb)

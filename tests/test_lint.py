@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, MINI, zhike
-from engine.lint import lint
-from engine.loader import check_rulebase
+from engine.rules.loader import check_rulebase
+from engine.trainer.lint import lint
 
 BROKEN = FIXTURES / "broken"
 SEEDS = FIXTURES / "seeds"

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import RulebaseError
-from engine.loader import load_rulebase
+from engine.rules.loader import load_rulebase
 
 FIVE_MISTAKES = """\
 typology:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
+from engine.batch.mapping import build_plan, header_key, load_map, map_from_dict
 from engine.errors import InputError
-from engine.mapping import build_plan, header_key, load_map, map_from_dict
 
 CRM_FACTS = """
 facts:
@@ -33,7 +33,7 @@ facts:
 
 @pytest.fixture
 def crm_rb(mini_copy):
-    from engine.loader import load_rulebase
+    from engine.rules.loader import load_rulebase
 
     (mini_copy / "facts" / "crm.yaml").write_text(CRM_FACTS, encoding="utf-8")
     return load_rulebase(mini_copy)
@@ -172,7 +172,7 @@ def test_missing_map_columns_are_listed(mini_rb):
 
 
 def test_alias_table_is_valid_yaml_keyed_by_fact_id():
-    from engine.mapping import _load_alias_data
+    from engine.batch.mapping import _load_alias_data
 
     data = _load_alias_data()
     assert "utterances" in data["aliases"]

@@ -11,7 +11,7 @@ import textwrap
 import pytest
 
 from engine.errors import InputError
-from engine.output import (
+from engine.report.output import (
     OutputError,
     OutputLock,
     atomic_write_text,
@@ -116,7 +116,7 @@ def _holder(tmp_path, output) -> subprocess.Popen:
     """Another process that takes the lock on `output`, says so, and waits."""
     code = textwrap.dedent(f"""
         import sys, time
-        from engine.output import OutputLock
+        from engine.report.output import OutputLock
         lock = OutputLock({str(output)!r}).acquire()
         print("locked", flush=True)
         time.sleep(60)

@@ -1,7 +1,7 @@
 import pytest
 
 from engine.errors import InputError
-from engine.profile import coerce_value, load_profile, profile_from_dict
+from engine.reasoning.profile import coerce_value, load_profile, profile_from_dict
 
 
 def test_coercion_accepts_labels_and_chinese_words(mini_rb):
@@ -19,7 +19,7 @@ def test_coercion_accepts_labels_and_chinese_words(mini_rb):
                                              ("budget", "-5", "outside its range"),
                                              ("budget", "lots", "must be a number")])
 def test_bad_values_say_what_fits(mini_rb, fact, raw, needle):
-    from engine.profile import ValueProblem
+    from engine.reasoning.profile import ValueProblem
 
     with pytest.raises(ValueProblem, match=needle):
         coerce_value(mini_rb.facts[fact], raw)

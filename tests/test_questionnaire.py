@@ -3,10 +3,10 @@ import pytest
 
 from conftest import BUNDLED
 from engine.errors import InputError
-from engine.inference import infer
-from engine.profile import Profile, ValueProblem, profile_from_dict
-from engine.questionnaire import SKIP, Questionnaire, how_text, resolve_goals, why_text
-from engine.render import to_json
+from engine.interview.questionnaire import SKIP, Questionnaire, how_text, resolve_goals, why_text
+from engine.reasoning.inference import infer
+from engine.reasoning.profile import Profile, ValueProblem, profile_from_dict
+from engine.report.render import to_json
 
 
 def interview(compiled, goals, answers, **kw):
@@ -25,8 +25,8 @@ def interview(compiled, goals, answers, **kw):
 @pytest.fixture(scope="module")
 def bundled_now():
     """The bundled rulebase, compiled once for the module."""
-    from engine.compiler import compile_rulebase
-    from engine.loader import load_rulebase
+    from engine.reasoning.compiler import compile_rulebase
+    from engine.rules.loader import load_rulebase
 
     c = compile_rulebase(load_rulebase(BUNDLED))
     yield c
@@ -171,7 +171,7 @@ def test_skip_sentinel_is_not_an_answer(mini_compiled):
 # --- save and resume ---------------------------------------------------------------------
 
 def test_session_round_trip_yaml_and_json(tmp_path, mini_compiled):
-    from engine import session
+    from engine.interview import session
 
     q = Questionnaire(mini_compiled, ["social_style"])
     q.answer("pace", "fast")
@@ -188,9 +188,9 @@ def test_session_round_trip_yaml_and_json(tmp_path, mini_compiled):
 
 
 def test_session_from_a_changed_rulebase_keeps_what_no_longer_applies(tmp_path, mini_compiled, mini_copy):
-    from engine import session
-    from engine.compiler import compile_rulebase
-    from engine.loader import load_rulebase
+    from engine.interview import session
+    from engine.reasoning.compiler import compile_rulebase
+    from engine.rules.loader import load_rulebase
 
     q = Questionnaire(mini_compiled)
     q.answer("pace", "slow")
@@ -221,7 +221,7 @@ def test_session_from_a_changed_rulebase_keeps_what_no_longer_applies(tmp_path, 
 
 
 def test_answers_file_flat_profile_and_errors(tmp_path, mini_rb):
-    from engine import session
+    from engine.interview import session
 
     flat = tmp_path / "a.yaml"
     flat.write_text("pace: 快\nguard: 不知道\nutterances: [太贵了]\nname: 张总\n", encoding="utf-8")
@@ -271,8 +271,8 @@ def test_golden_cases_reach_the_same_conclusions_through_the_questionnaire(bundl
     """A rep who knows a golden case's facts and words, with the typologies it expects as goals, ends
     where classify ends: relevance never drops an answer that matters. The one allowed exception is a
     goal the questionnaire stopped on because it was already concluded with enough confidence."""
-    from engine.casetest import load_cases
-    from engine.loader import RESERVED_UTTERANCES
+    from engine.rules.loader import RESERVED_UTTERANCES
+    from engine.trainer.casetest import load_cases
 
     rb = bundled_now.rulebase
     checked = 0
@@ -307,7 +307,7 @@ def test_bundled_scripted_same_json_as_classify(bundled_now):
 # --- helpers shared with bench/bench_ask.py (kept here so the test stands alone) -------------
 
 def _refs(rule):
-    from engine.loader import fact_refs
+    from engine.rules.loader import fact_refs
 
     return fact_refs(rule.when)
 

@@ -1,7 +1,7 @@
 import json
 
 from conftest import classify
-from engine.render import dwidth, pad, render, to_json, wrap
+from engine.report.render import dwidth, pad, render, to_json, wrap
 
 
 def test_json_contract(mini_compiled):

@@ -68,8 +68,8 @@ def test_empty_profile_lists_every_typology_as_insufficient(bundled, bundled_rb)
 
 @pytest.mark.parametrize("example", sorted(p.name for p in (ROOT / "examples").glob("*.yaml")))
 def test_examples_classify(bundled, bundled_rb, example):
-    from engine.inference import infer
-    from engine.profile import load_profile
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import load_profile
 
     r = infer(bundled, load_profile(str(ROOT / "examples" / example), bundled_rb))
     assert any(c.value for c in r.conclusions.values())
@@ -151,9 +151,9 @@ def test_advice_grep_catches_a_planted_offence(tmp_path):
 
 
 def test_a_profile_that_fills_every_fact_concludes_every_typology(bundled, bundled_rb):
-    from engine.inference import infer
-    from engine.profile import load_profile
-    from engine.render import render
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import load_profile
+    from engine.report.render import render
 
     prof = load_profile(str(ROOT / "examples" / "paying-customer.yaml"), bundled_rb)
     assert set(prof.facts) | {"utterances"} == set(bundled_rb.facts)  # every fact of the catalogue

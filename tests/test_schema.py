@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from conftest import BUNDLED, FIXTURES, MINI, zhike
-from engine.schema import FILE_KINDS, kind_of, schema
-from engine.yamlpos import load_file
+from engine.rules.schema import FILE_KINDS, kind_of, schema
+from engine.rules.yamlpos import load_file
 
 jsonschema = pytest.importorskip("jsonschema")
 

@@ -8,8 +8,7 @@ import json
 
 import pytest
 
-from engine.errors import InputError
-from engine.tabular import (
+from engine.batch.tabular import (
     ABSENT,
     CsvWriter,
     JsonlWriter,
@@ -22,6 +21,7 @@ from engine.tabular import (
     sniff_format,
     spool_to_xlsx,
 )
+from engine.errors import InputError
 
 
 def _csv_bytes(rows, encoding="utf-8", bom=False) -> bytes:
@@ -207,7 +207,7 @@ def test_xlsx_extra_cells_are_a_bad_row_and_empty_rows_are_skipped(tmp_path):
 
 
 def test_spool_to_xlsx(tmp_path):
-    from engine.tabular import SpoolWriter
+    from engine.batch.tabular import SpoolWriter
 
     spool = tmp_path / "s.jsonl"
     with open(spool, "wb") as fh:

@@ -1,6 +1,6 @@
 import pytest
 
-from engine.yamlpos import YamlError, load_text
+from engine.rules.yamlpos import YamlError, load_text
 
 
 def test_positions_of_keys_and_values():

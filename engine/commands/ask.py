@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_OK, InputError
-from ..model import FactDef
-from ..output import OutputError, check_output_path, write_text
-from ..profile import ValueProblem
+from ..reasoning.profile import ValueProblem
+from ..report.output import OutputError, check_output_path, write_text
+from ..rules.model import FactDef
 
 UI = {
     "zh": {
@@ -127,11 +127,11 @@ class _Terminal:
 
 def run(*, lang: str, goals: list[str], answers: Path | None, save: Path | None, resume: Path | None, fmt: str,
         output: str | None, rulebase: Path) -> int:
-    from .. import session as sess
-    from ..compiler import compile_rulebase
-    from ..loader import load_rulebase
-    from ..questionnaire import Questionnaire, resolve_goals
-    from ..render import render
+    from ..interview import session as sess
+    from ..interview.questionnaire import Questionnaire, resolve_goals
+    from ..reasoning.compiler import compile_rulebase
+    from ..report.render import render
+    from ..rules.loader import load_rulebase
 
     interactive = answers is None
     # before any question: a rep must not answer twenty questions to learn the file cannot be written
@@ -204,7 +204,7 @@ def _lang_is_default() -> bool:
 
 
 def _finish_message(q, say, lang: str) -> None:
-    from ..questionnaire import conclusion_line
+    from ..interview.questionnaire import conclusion_line
 
     t = UI[lang]
     st = q.status()
@@ -240,7 +240,7 @@ def _script_summary(q, scripted: dict[str, Any], lang: str) -> None:
 
 def _interview(q, term: _Terminal, persist, persist_to, save_path: Path | None) -> bool:
     """Ask until done. False when the rep quit (the session is saved)."""
-    from ..questionnaire import conclusion_line, how_text, why_text
+    from ..interview.questionnaire import conclusion_line, how_text, why_text
 
     t = term.t
     lang = term.lang
@@ -277,8 +277,8 @@ def _interview(q, term: _Terminal, persist, persist_to, save_path: Path | None) 
             elif f.free_list:
                 term.say(f"  ({t['utter_hint']})")
             if question.previous is not None:
-                from ..describe import value_label
-                from ..questionnaire import SKIP
+                from ..interview.questionnaire import SKIP
+                from ..report.describe import value_label
 
                 prev = t["skipped"] if question.previous is SKIP else value_label(rb, f.id, question.previous, lang)
                 term.say(f"  ({t['previous']}: {prev})")

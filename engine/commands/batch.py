@@ -31,7 +31,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError
-from ..output import OutputError, OutputLock, _silence_stdout, atomic_write_text, check_output_path
+from ..report.output import OutputError, OutputLock, _silence_stdout, atomic_write_text, check_output_path
 from .batch_io import Interrupts, Table, remove, sha256_file
 
 CHECKPOINT_SECONDS = 2.0
@@ -52,7 +52,7 @@ def _checkpoint_rows() -> int:
 
 def _cache_size() -> int:
     # the benchmark measures with and without the result cache
-    from ..batch import DEFAULT_CACHE
+    from ..batch.classify import DEFAULT_CACHE
 
     try:
         return max(0, int(os.environ.get("ZHIKE_BATCH_CACHE", str(DEFAULT_CACHE))))
@@ -70,10 +70,10 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
         max_errors: int | None, workers: int, resume: bool, lang: str, columns: str | None,
         input_format: str | None, output_format: str | None, encoding: str | None, explain_map: bool,
         rulebase: Path) -> int:
-    from ..batch import Settings, result_columns, select_columns
-    from ..loader import load_rulebase
-    from ..mapping import MapSpec, build_plan, load_map
-    from ..tabular import format_for, open_table
+    from ..batch.classify import Settings, result_columns, select_columns
+    from ..batch.mapping import MapSpec, build_plan, load_map
+    from ..batch.tabular import format_for, open_table
+    from ..rules.loader import load_rulebase
 
     in_fmt = format_for(input_path, input_format, "input")
     out_name = None if output in (None, "-") else output
@@ -122,7 +122,7 @@ class _Job:
     def __init__(self, reader, plan, settings, input_path: str, out_name: str | None, out_path: Path | None,
                  out_fmt: str, rejects: str | None, max_errors: int | None, workers: int, resume: bool,
                  map_sha: str):
-        from ..tabular import format_for
+        from ..batch.tabular import format_for
 
         self.reader, self.plan, self.settings = reader, plan, settings
         self.input_path, self.out_name, self.out_path = input_path, out_name, out_path
@@ -300,7 +300,7 @@ class _Job:
             return self._run()
 
     def _run(self) -> int:
-        from ..batch import Stats, classify_values
+        from ..batch.classify import Stats, classify_values
 
         state = self._load_checkpoint() if self.resume and self.checkpoint is not None else None
         if state is None and self.checkpoint is not None and self.checkpoint.exists():
@@ -462,7 +462,7 @@ class _Progress:
 # --- --explain-map --------------------------------------------------------------------------
 
 def _explain(reader, plan, rb, wanted: list[str], lang: str, input_path: str, spec) -> None:
-    from ..render import dwidth, pad
+    from ..report.render import dwidth, pad
 
     out: list[str] = []
     where = f"{reader.format.upper()}"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InputError
-from ..output import OutputError, write_failure
+from ..report.output import OutputError, write_failure
 
 _BLOCK = 1 << 20
 
@@ -154,7 +154,7 @@ class Table:
 
     def open(self, offset: int | None = None) -> None:
         """Start the part file, or continue it from `offset` bytes (after verify())."""
-        from ..tabular import CsvWriter, JsonlWriter, SpoolWriter, XlsxWriter
+        from ..batch.tabular import CsvWriter, JsonlWriter, SpoolWriter, XlsxWriter
 
         fresh = offset is None
         try:
@@ -216,7 +216,7 @@ class Table:
 
     def close(self) -> None:
         """Finish writing; an XLSX output is built from its spool into a temporary file."""
-        from ..tabular import spool_to_xlsx
+        from ..batch.tabular import spool_to_xlsx
 
         if self.writer is None:
             return

@@ -4,15 +4,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import EXIT_OK, InputError
-from ..output import check_output_path, write_text
+from ..report.output import check_output_path, write_text
 
 
 def run(profile: str, fmt: str, lang: str, rulebase: Path, template: Path | None, output: str | None) -> int:
-    from ..compiler import compile_rulebase
-    from ..inference import infer
-    from ..loader import load_rulebase
-    from ..profile import load_profile
-    from ..render import render
+    from ..reasoning.compiler import compile_rulebase
+    from ..reasoning.inference import infer
+    from ..reasoning.profile import load_profile
+    from ..report.render import render
+    from ..rules.loader import load_rulebase
 
     if template is not None and fmt == "json":
         raise InputError("--template renders text; it cannot be combined with --format json")

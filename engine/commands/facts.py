@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..errors import EXIT_OK
-from ..output import write_text
+from ..report.output import write_text
 
 
 def catalogue(rulebase: Path) -> list[dict]:
@@ -14,11 +14,11 @@ def catalogue(rulebase: Path) -> list[dict]:
 
 def _catalogue(rulebase: Path) -> tuple[list[dict], list[str]]:
     """The catalogue and the rulebase files it was read from (an output must not replace one)."""
-    from ..loader import load_rulebase
+    from ..rules.loader import load_rulebase
 
     rb = load_rulebase(rulebase)
     users: dict[str, list[str]] = {}
-    from ..loader import fact_refs
+    from ..rules.loader import fact_refs
 
     for p in list(rb.rules) + list(rb.strategies):
         for f in fact_refs(p.when):
@@ -47,7 +47,7 @@ def run(rulebase: Path, as_json: bool, lang: str, output: str | None) -> int:
     if as_json:
         write_text(json.dumps(items, ensure_ascii=False, indent=2) + "\n", output, inputs=inputs)
         return EXIT_OK
-    from ..render import pad, wrap
+    from ..report.render import pad, wrap
 
     lines = []
     for f in items:

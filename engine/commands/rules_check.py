@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Problem
-from ..output import write_text
+from ..report.output import write_text
 
 
 def summary(problems: list[Problem]) -> dict[str, int]:
@@ -29,8 +29,8 @@ def _n(n: int, word: str) -> str:
 
 
 def run(rulebase: Path, fmt: str, strict: bool) -> int:
-    from ..lint import lint, seeds_dir
-    from ..loader import check_rulebase
+    from ..rules.loader import check_rulebase
+    from ..trainer.lint import lint, seeds_dir
 
     rb, loader_problems = check_rulebase(rulebase)
     findings = lint(rb, loader_problems)

@@ -4,12 +4,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import EXIT_OK
-from ..output import write_text
+from ..report.output import write_text
 
 
 def run(rulebase: Path, output: str | None, lang: str, fmt: str) -> int:
-    from ..doc import render_doc
-    from ..loader import load_rulebase
+    from ..rules.loader import load_rulebase
+    from ..trainer.doc import render_doc
 
     rb = load_rulebase(rulebase)
     write_text(render_doc(rb, fmt, lang), output, inputs=rb.files)  # never over a rule file

@@ -4,11 +4,11 @@ from __future__ import annotations
 import json
 
 from ..errors import EXIT_OK
-from ..output import write_text
+from ..report.output import write_text
 
 
 def run(output: str | None) -> int:
-    from ..schema import schema
+    from ..rules.schema import schema
 
     write_text(json.dumps(schema(), ensure_ascii=False, indent=2) + "\n", output)
     return EXIT_OK

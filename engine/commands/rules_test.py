@@ -12,13 +12,13 @@ import time
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_OK
-from ..output import write_text
+from ..report.output import write_text
 
 
 def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool) -> int:
-    from ..casetest import load_cases, run_cases
-    from ..compiler import compile_rulebase
-    from ..loader import load_rulebase
+    from ..reasoning.compiler import compile_rulebase
+    from ..rules.loader import load_rulebase
+    from ..trainer.casetest import load_cases, run_cases
 
     started = time.perf_counter()
     rb = load_rulebase(rulebase)

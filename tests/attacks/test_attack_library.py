@@ -36,7 +36,7 @@ def _deep(n: int = 100_000) -> list:
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_mark_rejects_rows_that_raise_and_classifies_the_rest(mini_rb, workers):
-    from engine.batch import classify_records
+    from engine.batch.classify import classify_records
 
     bad = [{"pace": "fast", "budget": BIG}, {"pace": Boom()}, {"pace": "fast", "Notes": Boom()},
            {"pace": "fast", "budget": _deep()}, ["not", "a", "mapping"], None]
@@ -62,7 +62,7 @@ def test_mark_rejects_rows_that_raise_and_classifies_the_rest(mini_rb, workers):
 
 
 def test_raise_gives_a_row_error_not_the_raw_exception(mini_rb):
-    from engine.batch import RowError, classify_records
+    from engine.batch.classify import RowError, classify_records
 
     for bad in ({"budget": BIG}, {"pace": Boom()}, None):
         with pytest.raises(RowError, match=r"^row 2: "):

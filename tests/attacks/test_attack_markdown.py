@@ -95,7 +95,7 @@ def test_rules_doc_markdown_escapes_rule_text(mini_copy):
 
 
 def test_markdown_escape_function():
-    from engine.render import md_code, md_escape
+    from engine.report.render import md_code, md_escape
 
     assert md_escape("a\nb\r\nc\u2028d") == "a b c d"
     assert md_escape("# h") == "\\# h" and md_escape("- x") == "\\- x" and md_escape("1. x") == "1\\. x"

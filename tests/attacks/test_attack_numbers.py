@@ -45,7 +45,7 @@ def _clean_failure(proc, where: str, check: str = "bad-value") -> list[str]:
     ("12,000", 12000), ("3.0", 3), (3.0, 3), ("1e3", 1000), ("0.1", 0.1), ("0.00015万", 1.5),
 ])
 def test_decimal_quantities_are_exact(mini_rb, raw, want):
-    from engine.profile import coerce_value
+    from engine.reasoning.profile import coerce_value
 
     got = coerce_value(mini_rb.facts["budget"], raw)
     assert got == want and type(got) is type(want)
@@ -76,8 +76,8 @@ def test_a_rule_for_exactly_three_fires_on_0_0003_wan(tmp_path):
                                  "1e999999999", "-Infinity", 10**5000],
                          ids=["int400", "neg20", "1e300", "inf", "nan", "text400", "wan400", "exp", "-inf", "int5000"])
 def test_coerce_refuses_numbers_out_of_range(mini_rb, raw):
-    from engine.model import MAX_NUMBER
-    from engine.profile import ValueProblem, coerce_value
+    from engine.reasoning.profile import ValueProblem, coerce_value
+    from engine.rules.model import MAX_NUMBER
 
     assert MAX_NUMBER == 10**15
     with pytest.raises(ValueProblem):
@@ -85,7 +85,7 @@ def test_coerce_refuses_numbers_out_of_range(mini_rb, raw):
 
 
 def test_the_number_limit_itself(mini_rb):
-    from engine.profile import ValueProblem, coerce_value
+    from engine.reasoning.profile import ValueProblem, coerce_value
 
     assert coerce_value(mini_rb.facts["budget"], "999999999999999") == 999_999_999_999_999
     with pytest.raises(ValueProblem):
@@ -101,7 +101,7 @@ def test_huge_integer_in_a_profile(tmp_path):
 
 def test_huge_integer_in_a_library_profile(mini_rb):
     from engine.errors import InputError
-    from engine.profile import profile_from_dict
+    from engine.reasoning.profile import profile_from_dict
 
     with pytest.raises(InputError) as e:
         profile_from_dict({"facts": {"budget": 10**5000, "pace": 10**5000}}, mini_rb)

@@ -161,7 +161,7 @@ def test_ask_report_same_as_session_is_refused_before_any_question(files, tmp_pa
     assert not s.exists()
 
 
-BOOM = "import engine.schema\ndef boom(): raise RuntimeError('boom\\nsecond line')\nengine.schema.schema = boom\n"
+BOOM = "import engine.rules.schema\ndef boom(): raise RuntimeError('boom\\nsecond line')\nengine.schema.schema = boom\n"
 
 
 def test_unexpected_error_is_one_line_and_exit_1(tmp_path):
@@ -177,8 +177,8 @@ def test_zhike_debug_shows_the_traceback(tmp_path):
 
 
 def test_stray_os_error_is_one_line_and_exit_2(tmp_path):
-    patch = ("import engine.schema\ndef denied(): raise PermissionError(13, 'Permission denied', '/x/y')\n"
-             "engine.schema.schema = denied\n")
+    patch = ("import engine.rules.schema\ndef denied(): raise PermissionError(13, 'Permission denied', '/x/y')\n"
+             "engine.rules.schema.schema = denied\n")
     r = _run_patched(patch, "rules", "schema", cwd=tmp_path)
     assert _one_line(r) == "zhike: /x/y: Permission denied"
 

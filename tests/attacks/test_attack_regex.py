@@ -46,14 +46,14 @@ def test_rules_check_refuses_exponential_patterns(tmp_path, pattern):
                                      r"(\d{3}-)+\d{4}", r"(ab?)+c", r"(?:[a-c]|[d-f])+", r"(哈|呵)+", r"(a++)+b",
                                      r"(?>a+)+b", r"[|]+x"])
 def test_ordinary_patterns_pass(pattern):
-    from engine.compiler import pattern_hazard
+    from engine.rules.patterns import pattern_hazard
 
     assert pattern_hazard(pattern) is None
 
 
 def test_the_bundled_rulebase_has_no_unsafe_pattern(bundled_rb):
-    from engine.compiler import pattern_hazard
-    from engine.model import PhraseTest, walk
+    from engine.rules.model import PhraseTest, walk
+    from engine.rules.patterns import pattern_hazard
 
     patterns = {r for p in [*bundled_rb.rules, *bundled_rb.strategies] for c in walk(p.when)
                 if isinstance(c, PhraseTest) for r in c.regexes}
@@ -62,10 +62,11 @@ def test_the_bundled_rulebase_has_no_unsafe_pattern(bundled_rb):
 
 def test_a_pattern_that_runs_out_of_time_is_not_said_and_warned(mini_rb):
     """Bypass the static check (as a pattern it misses would) and run the engine on it."""
-    from engine.compiler import REGEX_TIMEOUT, compile_rulebase
-    from engine.inference import infer
-    from engine.model import Any_, PhraseTest, walk
-    from engine.profile import profile_from_dict
+    from engine.reasoning.compiler import compile_rulebase
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import profile_from_dict
+    from engine.rules.model import Any_, PhraseTest, walk
+    from engine.rules.patterns import REGEX_TIMEOUT
 
     assert REGEX_TIMEOUT <= 0.5
     rb = dataclasses.replace(mini_rb, rules=list(mini_rb.rules))
@@ -88,9 +89,10 @@ def test_a_pattern_that_runs_out_of_time_is_not_said_and_warned(mini_rb):
 
 
 def test_too_many_timeouts_stop_trying(mini_rb):
-    from engine.compiler import MAX_TIMEOUTS, PhraseMatcher
-    from engine.model import PhraseTest
-    from engine.yamlpos import Pos
+    from engine.rules.model import PhraseTest
+    from engine.rules.patterns import MAX_TIMEOUTS
+    from engine.rules.yamlpos import Pos
+    from engine.words.phrases import PhraseMatcher
 
     tests = [PhraseTest(f"r{i}#0", (), (rf"(a|a)+${i}",), Pos("f", 1, 1)) for i in range(MAX_TIMEOUTS + 3)]
     found, slow = PhraseMatcher(tests).match_checked(["a" * 40 + "!"])
@@ -101,7 +103,7 @@ def test_too_many_timeouts_stop_trying(mini_rb):
 
 def test_long_utterances_are_refused(mini_rb):
     from engine.errors import InputError
-    from engine.profile import MAX_UTTERANCE_CHARS, profile_from_dict
+    from engine.reasoning.profile import MAX_UTTERANCE_CHARS, profile_from_dict
 
     profile_from_dict({"utterances": ["x" * MAX_UTTERANCE_CHARS]}, mini_rb)
     for data in ({"utterances": ["x" * (MAX_UTTERANCE_CHARS + 1)]},

@@ -11,7 +11,7 @@ from engine.errors import ZhikeError
 
 @pytest.fixture(scope="module")
 def rb():
-    from engine.loader import load_rulebase
+    from engine.rules.loader import load_rulebase
 
     return load_rulebase(BUNDLED)
 
@@ -29,7 +29,7 @@ _values = st.recursive(_scalars, lambda c: st.lists(c, max_size=3) | st.dictiona
 def test_any_session_shape_loads_or_is_one_problem(tmp_path_factory, rb, goals, asked, skipped, answers, lang):
     import json
 
-    from engine import session
+    from engine.interview import session
 
     p = tmp_path_factory.mktemp("s") / "s.json"
     doc = {session.MARKER: 1, "goals": goals, "asked": asked, "skipped": skipped, "answers": answers, "lang": lang}
@@ -41,7 +41,7 @@ def test_any_session_shape_loads_or_is_one_problem(tmp_path_factory, rb, goals, 
 
 
 def test_huge_numbers_in_a_map_and_in_cells_are_problems_not_overflow(tmp_path, rb):
-    from engine.mapping import load_map, value_key
+    from engine.batch.mapping import load_map, value_key
 
     assert value_key(10**400) == str(10**400)
     assert value_key("9" * 400) == "9" * 400

@@ -119,7 +119,7 @@ def test_a_template_that_is_a_fifo_does_not_hang(tmp_path, profile):
 def test_huge_repetition_is_refused(tmp_path, mini_compiled):
     from conftest import classify
     from engine.errors import InputError
-    from engine.render import render
+    from engine.report.render import render
 
     t = tmp_path / "mine.txt"
     t.write_text("{{ 'x' * 20000000 }}{{ 2 ** 2000000 }}", encoding="utf-8")
@@ -132,7 +132,7 @@ def test_runaway_template_is_stopped(tmp_path, profile):
     t.write_text("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
                  encoding="utf-8")
     # the limit is 30 s; the test lowers it so it runs quickly (the old code hangs until timeout=)
-    code = ("import sys, engine.render as R; R.TEMPLATE_MAX_SECONDS = 0.5; import cli; "
+    code = ("import sys, engine.report.render as R; R.TEMPLATE_MAX_SECONDS = 0.5; import cli; "
             "sys.argv[0] = 'zhike'; cli.main()")
     r = subprocess.run([sys.executable, "-c", code, "classify", str(profile), "--rulebase", str(MINI),
                         "--template", str(t)], capture_output=True, text=True, cwd=tmp_path, timeout=60)

@@ -157,7 +157,7 @@ def test_killing_the_parent_ends_its_workers_and_closes_the_callers_pipe(tmp_pat
 
 _ORPHAN = r"""
 import os, sys, time
-import engine.batch as eb
+import engine.batch.classify as eb
 
 parent = os.getpid()
 r, w = os.pipe()

@@ -105,9 +105,9 @@ def test_alias_bomb_in_a_rule_file(tmp_path):
 
 
 def test_alias_bomb_in_a_column_map(tmp_path, mini_rb):
+    from engine.batch.mapping import load_map
     from engine.errors import InputError
-    from engine.mapping import load_map
-    from engine.yamlpos import MAX_NODES  # the documented limit (the old code had none, and hung here)
+    from engine.rules.yamlpos import MAX_NODES  # the documented limit (the old code had none, and hung here)
 
     p = tmp_path / "map.yaml"
     p.write_text(bomb() + "columns: *a8\n", encoding="utf-8")
@@ -119,7 +119,7 @@ def test_alias_bomb_in_a_column_map(tmp_path, mini_rb):
 
 
 def test_aliases_are_counted_even_when_small():
-    from engine.yamlpos import MAX_ALIASES, YamlError, load_text
+    from engine.rules.yamlpos import MAX_ALIASES, YamlError, load_text
 
     doc = "a: &x 1\nb: [" + ", ".join(["*x"] * (MAX_ALIASES + 1)) + "]\n"
     with pytest.raises(YamlError) as e:
@@ -132,7 +132,7 @@ def test_aliases_are_counted_even_when_small():
 
 
 def test_an_alias_inside_its_own_anchor_is_refused():
-    from engine.yamlpos import YamlError, load_text
+    from engine.rules.yamlpos import YamlError, load_text
 
     with pytest.raises(YamlError) as e:
         load_text("a: &x [1, *x]\n", "loop.yaml")
@@ -168,7 +168,7 @@ def test_deep_nesting_in_a_rule_file(tmp_path):
 def test_nesting_is_bounded_with_either_parser(monkeypatch, loader, doc):
     import yaml
 
-    from engine import yamlpos
+    from engine.rules import yamlpos
 
     if not hasattr(yaml, loader):  # pragma: no cover - libyaml missing
         pytest.skip("no libyaml")
@@ -179,7 +179,7 @@ def test_nesting_is_bounded_with_either_parser(monkeypatch, loader, doc):
 
 
 def test_the_depth_limit_itself():
-    from engine.yamlpos import MAX_DEPTH, YamlError, load_text
+    from engine.rules.yamlpos import MAX_DEPTH, YamlError, load_text
 
     ok = load_text("[" * MAX_DEPTH + "]" * MAX_DEPTH, "ok.yaml")
     depth, v = 0, ok.plain()
@@ -231,7 +231,7 @@ def test_closed_stdin():
     ("a: 0x" + "f" * 5000 + "\n", "yaml-limit"),
 ])
 def test_malformed_documents_are_problems(doc, check):
-    from engine.yamlpos import YamlError, load_text
+    from engine.rules.yamlpos import YamlError, load_text
 
     with pytest.raises(YamlError) as e:
         load_text(doc, "f.yaml")

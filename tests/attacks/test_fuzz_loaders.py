@@ -54,7 +54,7 @@ def bounded(seconds: int = GUARD):
 def assert_user_error(e: BaseException) -> None:
     """The exception is one a user gets as `file:line:col: ...` lines, exit 2."""
     from engine.errors import InputError, RulebaseError, ZhikeError
-    from engine.yamlpos import YamlError
+    from engine.rules.yamlpos import YamlError
 
     assert isinstance(e, (ZhikeError, YamlError)), f"{type(e).__name__}: {e}"
     problems = getattr(e, "problems", None)
@@ -162,8 +162,8 @@ def documents(keys: list[str]):
 
 @pytest.fixture(scope="module")
 def mini():
-    from engine.compiler import compile_rulebase
-    from engine.loader import load_rulebase
+    from engine.reasoning.compiler import compile_rulebase
+    from engine.rules.loader import load_rulebase
 
     rb = load_rulebase(MINI)
     with compile_rulebase(rb) as compiled:
@@ -176,9 +176,9 @@ def workdir(tmp_path_factory):
 
 
 def _load_profile(path: Path, mini) -> None:
-    from engine.inference import infer
-    from engine.profile import load_profile
-    from engine.session import load_answers
+    from engine.interview.session import load_answers
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import load_profile
 
     rb, compiled = mini
     with bounded():
@@ -255,9 +255,9 @@ def rulebase_copy(tmp_path_factory):
 
 
 def _check_rules(root: Path, target: str, text: str | bytes) -> None:
-    from engine.casetest import check_cases
-    from engine.lint import lint
-    from engine.loader import check_rulebase
+    from engine.rules.loader import check_rulebase
+    from engine.trainer.casetest import check_cases
+    from engine.trainer.lint import lint
 
     path = root / target
     before = path.read_bytes() if path.exists() else None

@@ -2,7 +2,7 @@
 
 Library use (no pandas needed)::
 
-    from engine.batch import classify_records
+    from engine.batch.classify import classify_records
     for out in classify_records([{"节奏": "快", "Notes": "太贵了"}], lang="en"):
         print(out["social_style"], out["next_best_action"])
 
@@ -31,9 +31,9 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from .errors import InferenceError, InputError, ZhikeError, did_you_mean
+from ..errors import InferenceError, InputError, ZhikeError, did_you_mean
+from ..rules.model import Rulebase, Strategy
 from .mapping import MapSpec, Plan, build_plan, load_map, map_from_dict
-from .model import Rulebase, Strategy
 
 RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
 DEFAULT_CACHE = 4096
@@ -99,7 +99,7 @@ class RowClassifier:
     """Classifies the cells of one row into result values. One per process (it owns a compiled rulebase)."""
 
     def __init__(self, settings: Settings, compiled: Any = None):
-        from .compiler import compile_rulebase
+        from ..reasoning.compiler import compile_rulebase
 
         self.settings = settings
         self.rb = settings.rulebase
@@ -136,7 +136,7 @@ class RowClassifier:
             return None, stage, f"this row cannot be classified: {_why(e)}"
 
     def _classify(self, profile: Any) -> Outcome:
-        from .inference import infer
+        from ..reasoning.inference import infer
 
         size = self.settings.cache_size
         key = None
@@ -196,7 +196,7 @@ class RowClassifier:
         return [values.get(c) for c in self.settings.columns]
 
     def _reason(self, result: Any) -> str:
-        from .describe import class_label, value_label
+        from ..report.describe import class_label, value_label
 
         ui, lang, rb = self._ui, self.settings.lang, self.rb
         leading = sorted((c for c in result.conclusions.values() if c.value is not None),
@@ -484,8 +484,8 @@ class _Pool:
 def _load_rulebase(rulebase: Rulebase | str | Path | None) -> Rulebase:
     if isinstance(rulebase, Rulebase):
         return rulebase
-    from .loader import load_rulebase
-    from .paths import default_rulebase
+    from ..paths import default_rulebase
+    from ..rules.loader import load_rulebase
 
     return load_rulebase(rulebase or default_rulebase())
 

@@ -12,10 +12,10 @@ from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem, did_you_mean
-from .loader import RESERVED_UTTERANCES
-from .model import MAX_NUMBER, NUMBER_LIMIT_TEXT, UNKNOWN_WORDS, FactDef, Rulebase, number_problem
-from .yamlpos import MAX_BYTES, MAX_NODES, Located, Pos, YamlError, load_text
+from ..errors import InputError, Problem, did_you_mean
+from ..rules.loader import RESERVED_UTTERANCES
+from ..rules.model import MAX_NUMBER, NUMBER_LIMIT_TEXT, UNKNOWN_WORDS, FactDef, Rulebase, number_problem
+from ..rules.yamlpos import MAX_BYTES, MAX_NODES, Located, Pos, YamlError, load_text
 
 TRUE_WORDS = {"true", "yes", "y", "1", "是", "对", "有", "是的", "t"}
 FALSE_WORDS = {"false", "no", "n", "0", "否", "不", "无", "没有", "不是", "f"}

@@ -15,8 +15,7 @@ from typing import Any
 
 import regex
 
-from .compiler import MAX_REGEX_CHARS, REGEX_TIMEOUT, compile_pattern, pattern_hazard
-from .errors import Problem, RulebaseError, did_you_mean
+from ..errors import Problem, RulebaseError, did_you_mean
 from .model import (
     FACT_TYPES,
     UNKNOWN_WORDS,
@@ -46,6 +45,7 @@ from .model import (
     number_problem,
     walk,
 )
+from .patterns import MAX_REGEX_CHARS, REGEX_TIMEOUT, compile_pattern, pattern_hazard
 from .yamlpos import MAX_BYTES, Located, Pos, YamlError, load_file
 
 ID_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
@@ -699,7 +699,7 @@ class _Loader(_Checker):
 
     def pattern_ok(self, s: str, pos: Pos) -> bool:
         """A `said:` regex compiles in both dialects, cannot match empty text and cannot backtrack
-        exponentially (see compiler.pattern_hazard); otherwise a problem at its position."""
+        exponentially (see patterns.pattern_hazard); otherwise a problem at its position."""
         shown = repr(s) if len(s) <= 80 else repr(s[:77]) + "…"
         if len(s) > MAX_REGEX_CHARS:
             self.err(pos, f"regular expression {shown} is {len(s):,} characters long; at most "

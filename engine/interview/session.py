@@ -20,13 +20,13 @@ from typing import Any
 
 import yaml
 
-from .errors import InputError, Problem, did_you_mean
-from .loader import RESERVED_UTTERANCES
-from .model import Rulebase
-from .output import write_text
-from .profile import ValueProblem, coerce_value, profile_from_located, read_yaml_input
+from ..errors import InputError, Problem, did_you_mean
+from ..reasoning.profile import ValueProblem, coerce_value, profile_from_located, read_yaml_input
+from ..report.output import write_text
+from ..rules.loader import RESERVED_UTTERANCES
+from ..rules.model import Rulebase
+from ..rules.yamlpos import Located
 from .questionnaire import SKIP, Questionnaire
-from .yamlpos import Located
 
 MARKER = "zhike_session"
 VERSION = 1

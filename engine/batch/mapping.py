@@ -5,7 +5,7 @@ A column maps to a fact, in this order of precedence:
 1. the `--map` file names it (with an optional value table or number ranges);
 2. its header is the fact id;
 3. its header is the fact's zh or en label (Chinese sheets kept by hand);
-4. its header is a built-in alias (`batch_aliases.yaml`: HubSpot and Salesforce
+4. its header is a built-in alias (`engine/batch/aliases.yaml`: HubSpot and Salesforce
    export headers, and the usual names of a "what the customer said" column).
 
 Headers are compared loosely (NFKC, case, spaces and punctuation ignored), so
@@ -27,14 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, Problem, did_you_mean
-from .loader import RESERVED_UTTERANCES
-from .model import FactDef, Rulebase, Text, number_problem
-from .profile import Profile, ValueProblem, coerce_value
+from ..errors import InputError, Problem, did_you_mean
+from ..reasoning.profile import Profile, ValueProblem, coerce_value
+from ..rules.loader import RESERVED_UTTERANCES
+from ..rules.model import FactDef, Rulebase, Text, number_problem
+from ..rules.yamlpos import Located, Pos, YamlError, load_file, load_text
 from .tabular import ABSENT
-from .yamlpos import Located, Pos, YamlError, load_file, load_text
 
-ALIASES_FILE = Path(__file__).resolve().parent / "batch_aliases.yaml"
+ALIASES_FILE = Path(__file__).resolve().parent / "aliases.yaml"
 _PUNCT = re.compile(r"[\W_]+")
 _SPACE = re.compile(r"[\s_]+")
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
@@ -57,7 +57,7 @@ def value_key(v: Any) -> str:
             return f"{float(v):g}"
         return str(v)  # too large to be a number: it can only match as the text it is
     s = str(v).strip()
-    if len(s) <= 100:  # longer text is never a number (see engine.model.number_problem)
+    if len(s) <= 100:  # longer text is never a number (see engine.rules.model.number_problem)
         try:
             x = float(s.replace(',', ''))
         except ValueError:

@@ -17,9 +17,21 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from .describe import class_label, describe, value_label
-from .model import All, ConclusionTest, Condition, Evidence, FactTest, Rule, Rulebase, SetFact, Strategy, Warn, walk
-from .render import bundled_environment, dwidth
+from ..report.describe import class_label, describe, value_label
+from ..report.render import bundled_environment, dwidth
+from ..rules.model import (
+    All,
+    ConclusionTest,
+    Condition,
+    Evidence,
+    FactTest,
+    Rule,
+    Rulebase,
+    SetFact,
+    Strategy,
+    Warn,
+    walk,
+)
 
 UI = {
     "zh": {

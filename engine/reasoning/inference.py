@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import REGEX_TIMEOUT, CompiledRulebase, PhraseTimeout
-from .errors import InferenceError
-from .loader import RESERVED_UTTERANCES, fact_refs
-from .model import (
+from ..errors import InferenceError
+from ..rules.loader import RESERVED_UTTERANCES, fact_refs
+from ..rules.model import (
     ConclusionTest,
     Evidence,
     FactTest,
@@ -32,6 +31,9 @@ from .model import (
     Warn,
     walk,
 )
+from ..rules.patterns import REGEX_TIMEOUT
+from ..words.phrases import PhraseTimeout
+from .compiler import CompiledRulebase
 from .profile import Profile
 
 _sid_counter = itertools.count(1)

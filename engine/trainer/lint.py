@@ -43,11 +43,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .describe import describe
-from .errors import Problem
-from .inference import combine
-from .loader import RESERVED_UTTERANCES, display_path, normalise_text
-from .model import (
+from ..errors import Problem
+from ..reasoning.inference import combine
+from ..report.describe import describe
+from ..rules.loader import RESERVED_UTTERANCES, display_path, normalise_text
+from ..rules.model import (
     All,
     Any_,
     ConclusionTest,
@@ -64,7 +64,7 @@ from .model import (
     Warn,
     walk,
 )
-from .yamlpos import Located, Pos, YamlError, load_file
+from ..rules.yamlpos import Located, Pos, YamlError, load_file
 
 WARNING = "warning"
 ERROR = "error"
@@ -80,7 +80,7 @@ def seeds_dir() -> Path:
     env = os.environ.get("ZHIKE_SEEDS")
     if env:
         return Path(env)
-    from .paths import ROOT
+    from ..paths import ROOT
 
     return ROOT.parent / "shared" / "seeds"
 

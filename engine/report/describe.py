@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .model import All, Any_, ConclusionTest, Condition, FactTest, Not, PhraseTest, Rulebase
+from ..rules.model import All, Any_, ConclusionTest, Condition, FactTest, Not, PhraseTest, Rulebase
 
 _WORDS = {
     "zh": {"and": " 且 ", "or": " 或 ", "not": "并非", "known": "已知", "unknown": "未知", "answered": "已回答",

@@ -13,12 +13,13 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
+from ..errors import InputError
+from ..paths import TEMPLATES
+from ..reasoning.inference import Matched, Result
 from .describe import class_label, describe, value_label
-from .errors import InputError
-from .inference import Matched, Result
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES_DIR = TEMPLATES
 FORMATS = ("text", "md", "html", "json")
 _TEMPLATE_FOR = {"text": "report.txt", "md": "report.md", "html": "report.html"}
 

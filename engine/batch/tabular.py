@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import InputError
+from ..errors import InputError
 from .textlines import FIRST_PIECE, LF, LINE_SAFE, PIECE, WHOLE, ByteLines, LineDecoder, check_bom, detect_encoding
 
 FORMATS = ("csv", "xlsx", "jsonl")

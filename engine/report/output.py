@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from .errors import EXIT_USAGE, InputError, ZhikeError
+from ..errors import EXIT_USAGE, InputError, ZhikeError
 
 
 class OutputError(ZhikeError):

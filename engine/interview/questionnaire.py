@@ -44,12 +44,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .compiler import CompiledRulebase
-from .describe import class_label, describe, value_label
-from .errors import InputError, did_you_mean
-from .inference import Result, combine, infer
-from .loader import RESERVED_UTTERANCES
-from .model import (
+from ..errors import InputError, did_you_mean
+from ..reasoning.compiler import CompiledRulebase
+from ..reasoning.inference import Result, combine, infer
+from ..reasoning.profile import Profile, coerce_value
+from ..report.describe import class_label, describe, value_label
+from ..rules.loader import RESERVED_UTTERANCES
+from ..rules.model import (
     All,
     Any_,
     ConclusionTest,
@@ -63,7 +64,6 @@ from .model import (
     SetFact,
     walk,
 )
-from .profile import Profile, coerce_value
 
 DEFAULT_CONFIDENT = 0.8
 # How much new hypothetical inference one question may cost. An inference costs about
@@ -927,7 +927,7 @@ def _concl_key(result: Result, goal: str) -> tuple:
 
 def how_text(q: Questionnaire, result: Result, lang: str) -> str:
     """How the current conclusions were reached: every fired rule with its facts and rationale."""
-    from .render import to_json
+    from ..report.render import to_json
 
     w = _TEXT[lang]
     data = to_json(result, lang)

@@ -33,23 +33,13 @@ try:  # libyaml is much faster; fall back to pure Python where it is missing
 except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-from .errors import Problem
+from ..errors import Pos, Problem  # Pos is re-exported: rule code imports it from here
 
 MAX_DEPTH = 100  # nesting levels of lists and mappings
 MAX_NODES = 100_000  # values in one document, aliases expanded
 MAX_ALIASES = 1_000  # `*name` references in one document
 MAX_NUMBER_CHARS = 1_000  # characters of one unquoted number (int/float)
 MAX_BYTES = 16 * 1024 * 1024  # size of one YAML/JSON document
-
-
-@dataclass(frozen=True)
-class Pos:
-    file: str
-    line: int
-    col: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
 
 
 @dataclass

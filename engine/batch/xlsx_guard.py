@@ -32,7 +32,7 @@ from typing import IO, Any
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
-from .errors import InputError
+from ..errors import InputError
 from .tabular import CELL_LIMIT, MAX_COLUMNS
 
 XLSX_FILE_LIMIT = 1 << 30  # bytes of an XLSX read from stdin (spooled to a temporary file first)

@@ -15,13 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .compiler import CompiledRulebase
-from .errors import InputError, Problem, RulebaseError, did_you_mean
-from .inference import Result, infer
-from .loader import display_path
-from .model import Rule, Rulebase, SetFact, Strategy, Warn
-from .profile import Profile, profile_from_located
-from .yamlpos import Located, Pos, YamlError, load_file
+from ..errors import InputError, Problem, RulebaseError, did_you_mean
+from ..reasoning.compiler import CompiledRulebase
+from ..reasoning.inference import Result, infer
+from ..reasoning.profile import Profile, profile_from_located
+from ..rules.loader import display_path
+from ..rules.model import Rule, Rulebase, SetFact, Strategy, Warn
+from ..rules.yamlpos import Located, Pos, YamlError, load_file
 
 CASE_KEYS = ("name", "given", "expect", "expect_fired", "expect_not_fired", "expect_strategy", "notes")
 

@@ -31,7 +31,7 @@ import unicodedata
 from collections.abc import Iterator
 from typing import IO
 
-from .errors import InputError
+from ..errors import InputError
 
 GB_FAMILY = frozenset({"gb18030", "gbk", "gb2312"})
 # Encodings in which the bytes \r and \n only ever mean a line end (never part of

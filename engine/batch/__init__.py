@@ -1,0 +1,31 @@
+"""Layer 5 — prospect lists (`zhike batch`).
+
+Sheet readers and writers (`tabular`), column → fact mapping (`mapping`) and the row
+classifier with workers (`classify`). Library API: `classify_records`, `classify_dataframe`.
+
+May import: `engine.report` and lower; never `engine.interview` (a sibling).
+"""
+
+from .classify import (
+    RESULT_TAIL,
+    RowError,
+    Settings,
+    Stats,
+    classify_dataframe,
+    classify_records,
+    classify_values,
+    result_columns,
+    select_columns,
+)
+
+__all__ = [
+    "RESULT_TAIL",
+    "RowError",
+    "Settings",
+    "Stats",
+    "classify_dataframe",
+    "classify_records",
+    "classify_values",
+    "result_columns",
+    "select_columns",
+]

@@ -1,0 +1,220 @@
+"""The trainers' regular expressions (`said:` patterns): which are safe, and how they compile.
+
+Part of the rule language: the loader refuses a pattern that could run for
+minutes (`pattern_hazard`), and every command compiles patterns the same way
+(`compile_pattern`, the `regex` package, so matching can be time-bounded in
+`engine.words`).
+"""
+from __future__ import annotations
+
+import itertools
+import re
+import string
+
+import regex
+
+try:  # the standard library's own regex parser: pattern_hazard reads its parse tree
+    from re import _constants as _sre
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_constants as _sre  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+# --- the trainers' regular expressions ----------------------------------------------------
+# A `said:` pattern runs on every utterance of every profile, so one pathological pattern could
+# stall a whole batch (`(a|a)+$` takes minutes on 30 characters). Two guards:
+# - `zhike rules check` and every load refuse patterns whose repetition is nested or ambiguous
+#   (pattern_hazard: a static check, conservative: it may refuse a pattern that happens to be safe);
+# - every match runs in the `regex` package with a time limit (REGEX_TIMEOUT); a match that runs
+#   out counts as "not said" and the result carries a warning naming the rule.
+
+REGEX_TIMEOUT = 0.1  # seconds per pattern per utterance
+MAX_REGEX_CHARS = 1_000  # characters of one pattern
+MAX_TIMEOUTS = 10  # per profile: after this many, the remaining patterns are not tried (and a warning says so)
+
+_REPEATS = {_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", _sre.MAX_REPEAT)}
+_CATEGORY_RX = {name: re.compile(rx) for name, rx in (
+    ("CATEGORY_DIGIT", r"\d"), ("CATEGORY_NOT_DIGIT", r"\D"), ("CATEGORY_SPACE", r"\s"),
+    ("CATEGORY_NOT_SPACE", r"\S"), ("CATEGORY_WORD", r"\w"), ("CATEGORY_NOT_WORD", r"\W"))}
+# Characters tried when asking "can these two alternatives start with the same character?",
+# besides every character the pattern names itself.
+_SAMPLE = string.printable + "\u00a0\u3000é中文的是不了我你他预算价钱好，。！？０１ａ"
+
+
+def compile_pattern(pattern: str) -> regex.Pattern:
+    """A trainer's pattern as it is matched: the `regex` package, case-insensitive."""
+    return regex.compile(pattern, regex.IGNORECASE)
+
+
+def pattern_hazard(pattern: str) -> str | None:
+    """Why a pattern may backtrack exponentially (nested or ambiguous repetition), or None.
+
+    Refused: a repeated group that holds another variable repetition (`(a+)+`, `(\\w+\\s?)*`,
+    `(.*a){20}`), and a repeated alternation whose alternatives can start with the same character
+    or match nothing (`(a|ab)+`, `(ab|\\w)*`, `(a|)+`). Possessive and atomic groups are exempt.
+    """
+    try:
+        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None  # the loader reports patterns that do not compile
+    try:  # the same pattern with its alternations kept apart (see _unmerged)
+        tree = _sre_parse.parse(_unmerged(pattern), re.IGNORECASE)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        pass
+    try:
+        return _Hazards(tree).scan(tree, False)
+    except RecursionError:
+        return "it is nested too deeply to check; simplify it"
+
+
+def _unmerged(pattern: str) -> str:
+    """The pattern with an empty lookahead `(?=)` after every `|`.
+
+    Python's parser turns `(x|[a-z])` into the class `[xa-z]` and `(a|ab)` into `a(?:|b)`, but the
+    `regex` engine that runs the pattern backtracks over the alternatives as written; an empty lookahead
+    after each `|` keeps them as written in the parse tree and changes nothing they match.
+    """
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            out.append(pattern[i:i + 2])
+            i += 2
+        elif c == "[":  # a character class: its `|` is a plain character
+            j = i + 1
+            j += j < n and pattern[j] == "^"
+            j += j < n and pattern[j] == "]"
+            while j < n and pattern[j] != "]":
+                j += 2 if pattern[j] == "\\" else 1
+            out.append(pattern[i:j + 1])
+            i = j + 1
+        else:
+            out.append("|(?=)" if c == "|" else c)
+            i += 1
+    return "".join(out)
+
+
+class _Hazards:
+    def __init__(self, tree) -> None:
+        chars = set(_SAMPLE)
+        stack = [tree]
+        while stack:  # every character the pattern names, so overlaps between literals are exact
+            for op, av in stack.pop():
+                if op is _sre.LITERAL or op is _sre.NOT_LITERAL:
+                    chars.add(chr(av))
+                elif op is _sre.RANGE:
+                    chars.update((chr(av[0]), chr(av[1])))
+                elif op is _sre.IN or op is getattr(_sre, "ATOMIC_GROUP", None):
+                    stack.append(av)
+                elif op is _sre.SUBPATTERN:
+                    stack.append(av[-1])
+                elif op in _REPEATS:
+                    stack.append(av[2])
+                elif op is _sre.BRANCH:
+                    stack.extend(av[1])
+                elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+                    stack.append(av[1])
+                elif op is _sre.GROUPREF_EXISTS:
+                    stack.extend(x for x in av[1:] if x)
+        self.chars = sorted(chars)
+
+    def scan(self, items, in_repeat: bool) -> str | None:
+        for op, av in items:
+            found = None
+            if op in _REPEATS:
+                lo, hi, body = av
+                many = hi == _sre.MAXREPEAT or hi >= 2
+                possessive = op is getattr(_sre, "POSSESSIVE_REPEAT", None)
+                if in_repeat and many and lo != hi and not possessive:
+                    return ("a repeated group holds another repetition (like `(a+)+`), which can take "
+                            "exponential time on some text; repeat only once (e.g. `(a+)+` → `a+`)")
+                if many and not possessive:
+                    found = self.ambiguous(body)
+                found = found or self.scan(body, (in_repeat or many) and not possessive)
+            elif op is _sre.SUBPATTERN:
+                found = self.scan(av[-1], in_repeat)
+            elif op is _sre.BRANCH:
+                found = next((h for alt in av[1] if (h := self.scan(alt, in_repeat))), None)
+            elif op is _sre.GROUPREF_EXISTS:
+                found = self.scan(av[1], in_repeat) or (self.scan(av[2], in_repeat) if av[2] else None)
+            elif op in (_sre.ASSERT, _sre.ASSERT_NOT):
+                found = self.scan(av[1], False)
+            elif op is getattr(_sre, "ATOMIC_GROUP", None):
+                found = self.scan(av, False)
+            if found:
+                return found
+        return None
+
+    def ambiguous(self, items) -> str | None:
+        """An alternation directly in a repeated body whose choices overlap."""
+        for op, av in items:
+            if op is _sre.SUBPATTERN:
+                found = self.ambiguous(av[-1])
+            elif op is _sre.BRANCH:
+                alts = [self.first(alt) for alt in av[1]]
+                found = None
+                if any(nullable for _, nullable in alts) or any(
+                        self.overlap(a, b) for (a, _), (b, _) in itertools.combinations(alts, 2)):
+                    found = ("a repeated group has alternatives that can match the same text, or nothing "
+                             "(like `(a|ab)+` or `(x|[a-z])+`), which can take exponential time on some text; "
+                             "make the alternatives start differently, or use one character class")
+            else:
+                found = None
+            if found:
+                return found
+        return None
+
+    def first(self, items) -> tuple[list, bool]:
+        """What the first character of a match can be (as tests), and whether a match can be empty."""
+        out: list = []
+        for op, av in items:
+            tests, nullable = self.first_of(op, av)
+            out += tests
+            if not nullable:
+                return out, False
+        return out, True
+
+    def first_of(self, op, av) -> tuple[list, bool]:
+        if op in (_sre.LITERAL, _sre.NOT_LITERAL, _sre.IN, _sre.ANY):
+            return [(op, av)], False
+        if op is _sre.SUBPATTERN:
+            return self.first(av[-1])
+        if op is getattr(_sre, "ATOMIC_GROUP", None):
+            return self.first(av)
+        if op in _REPEATS:
+            tests, nullable = self.first(av[2])
+            return tests, nullable or av[0] == 0
+        if op is _sre.BRANCH:
+            parts = [self.first(alt) for alt in av[1]]
+            return [t for p, _ in parts for t in p], any(n for _, n in parts)
+        if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+            return [], True
+        return [(_sre.ANY, None)], True  # back references and the rest: assume anything
+
+    def overlap(self, a: list, b: list) -> bool:
+        return any(any(_holds(t, c) for t in a) and any(_holds(t, c) for t in b) for c in self.chars)
+
+
+def _holds(test, ch: str) -> bool:
+    op, av = test
+    variants = {ch, ch.lower(), ch.upper()}  # patterns run case-insensitively
+    if op is _sre.ANY:
+        return True
+    if op is _sre.LITERAL:
+        return chr(av) in variants or chr(av).lower() == ch.lower()
+    if op is _sre.NOT_LITERAL:
+        return chr(av).lower() != ch.lower()
+    negate = bool(av) and av[0][0] is _sre.NEGATE
+    hit = False
+    for iop, iav in av:
+        if iop is _sre.LITERAL:
+            hit = chr(iav).lower() == ch.lower()
+        elif iop is _sre.RANGE:
+            hit = any(iav[0] <= ord(v) <= iav[1] for v in variants)
+        elif iop is _sre.CATEGORY:
+            rx = _CATEGORY_RX.get(str(iav).replace("UNI_", "").replace("LOC_", ""))
+            hit = rx is None or bool(rx.match(ch))
+        if hit:
+            break
+    return hit != negate

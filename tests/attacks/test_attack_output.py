@@ -161,7 +161,7 @@ def test_ask_report_same_as_session_is_refused_before_any_question(files, tmp_pa
     assert not s.exists()
 
 
-BOOM = "import engine.rules.schema\ndef boom(): raise RuntimeError('boom\\nsecond line')\nengine.schema.schema = boom\n"
+BOOM = "import engine.rules.schema\ndef boom(): raise RuntimeError('boom\\nsecond line')\nengine.rules.schema.schema = boom\n"
 
 
 def test_unexpected_error_is_one_line_and_exit_1(tmp_path):

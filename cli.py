@@ -2,6 +2,19 @@
 
 Imports of the engine are deferred into each command so `zhike --help`
 starts in a few tens of milliseconds.
+
+Language: every command takes `--lang zh|en`; without it the language comes
+from ZHIKE_LANG, else the locale, else zh (`engine.i18n.resolve_lang`). It is
+settled before click parses anything (from the environment and a `--lang` in
+the arguments), so help, usage and click's own errors speak it too:
+
+- our help texts are English message ids (`N_`) kept as such on the click
+  objects and translated when click reads them (`_Translated`, `_Option`…);
+- click's own words ("Usage:", "Show this message and exit.", "No such
+  option" …) go through the stdlib `gettext.gettext`; `_speak` points the
+  process's gettext domain at our catalogue, which carries their Chinese
+  (`CLICK_MESSAGES` below marks them for extraction);
+- Chinese help is wrapped by display width (`_Formatter`), two columns a character.
 """
 from __future__ import annotations
 
@@ -11,15 +24,220 @@ from pathlib import Path
 import click
 
 from engine import __version__
+from engine.i18n import N_, _, current_lang, ngettext
 
 LANGS = click.Choice(["zh", "en"])
 FORMATS = click.Choice(["text", "md", "html", "json"])
 
+# click's own messages that a zhike user can meet, marked so they are extracted
+# into the catalogue and translated there (click looks them up through gettext).
+CLICK_MESSAGES = (
+    N_("Usage:"), N_("Options"), N_("Commands"), N_("Positional arguments"), N_("Show this message and exit."),
+    N_("Show the version and exit."), N_("Error: {message}"), N_("Try '{command} {option}' for help."),
+    N_("No such option {name!r}."), N_("No such command {name!r}."), N_("Missing argument"), N_("Missing option"),
+    N_("Missing parameter"), N_("Missing command."), N_("Missing parameter: {param_name}"),
+    N_("Invalid value for {param_hint}: {message}"), N_("Invalid value: {message}"),
+    N_("{value!r} is not a valid {number_type}."), N_("{value} is not in the range {range}."),
+    N_("{name} {filename!r} does not exist."), N_("{name} {filename!r} is a file."),
+    N_("{name} {filename!r} is a directory."), N_("{name} {filename!r} is not readable."),
+    N_("default: {default}"), N_("(dynamic)"), N_("required"), N_("Aborted!"), N_("file"), N_("directory"),
+    N_("path"), N_("[OPTIONS]"), N_("COMMAND [ARGS]..."),
+)
+
+
+def _click_plural_messages(n: int) -> tuple[str, ...]:
+    """click's own messages with plural forms, for the catalogue's extractor only (never called)."""
+    return (
+        ngettext("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)", n),
+        ngettext("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})", n),
+        ngettext("{value!r} is not {choice}.", "{value!r} is not one of {choices}.", n),
+        ngettext("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments.", n),
+    )
+
+
+# --- the language of a run ------------------------------------------------------------
+
+def _lang_in(args: list[str]) -> str | None:
+    """The value of a `--lang` in the arguments (before a `--`), if any."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def _speak(lang: str | None) -> str:
+    """Make `lang` (or the environment's choice) the language of everything this process says."""
+    import gettext
+    import os
+
+    from engine.i18n import DOMAIN, LOCALE_DIR, resolve_lang, set_lang
+
+    lang = resolve_lang(lang)
+    set_lang(lang)
+    # click asks the stdlib gettext with no language of its own: GNU gettext's LANGUAGE
+    # variable chooses it, and the domain is ours, so click's words come from our catalogue.
+    gettext.bindtextdomain(DOMAIN, str(LOCALE_DIR))
+    gettext.textdomain(DOMAIN)
+    os.environ["LANGUAGE"] = lang
+    return lang
+
+
+# --- click objects whose texts are translated when they are shown -------------------------
+
+def _cells(text: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Lines of at most `width` columns: breaks at spaces, or between two Chinese characters."""
+    import re
+
+    wide = "\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef"
+    # a space, one Chinese character (with the punctuation that must not start a line), or a word
+    tokens = re.compile(rf"\s+|[{wide}][,.;:!?)。，；：！？）、」]*|[^\s{wide}]+")
+    out: list[str] = []
+    for para in text.split("\n\n"):
+        if out:
+            out.append("")
+        line, used = "", 0
+        for token in tokens.findall(para):
+            if token.isspace():
+                if line:
+                    line, used = line + " ", used + 1
+                continue
+            size = _cells(token)
+            if line and used + size > width:
+                out.append(line.rstrip())
+                line, used = "", 0
+            line, used = line + token, used + size
+        if line.strip():
+            out.append(line.rstrip())
+    return out
+
+
+class _Formatter(click.HelpFormatter):
+    """click's help layout, with text wrapped by display width (a Chinese character takes two columns)."""
+
+    def write_text(self, text: str) -> None:
+        indent = " " * self.current_indent
+        for line in _wrap(text, max(self.width - self.current_indent, 20)):
+            self.write(f"{indent}{line}\n" if line else "\n")
+
+    def write_dl(self, rows, col_max: int = 30, col_spacing: int = 2) -> None:
+        rows = list(rows)
+        first_col = min(max((_cells(r[0]) for r in rows), default=0), col_max) + col_spacing
+        for first, second in rows:
+            self.write(f"{'':>{self.current_indent}}{first}")
+            if not second:
+                self.write("\n")
+                continue
+            if _cells(first) <= first_col - col_spacing:
+                self.write(" " * (first_col - _cells(first)))
+            else:
+                self.write("\n" + " " * (first_col + self.current_indent))
+            lines = _wrap(second, max(self.width - first_col - self.current_indent - 2, 10)) or [""]
+            self.write(f"{lines[0]}\n")
+            for line in lines[1:]:
+                self.write(f"{'':>{first_col + self.current_indent}}{line}\n")
+
+
+class _Context(click.Context):
+    formatter_class = _Formatter
+
+
+def _translated(name: str) -> property:
+    """An attribute holding a message id, read in the language of the run."""
+    def get(self):
+        value = self.__dict__.get("_msg_" + name)
+        return _(value) if isinstance(value, str) and value else value
+
+    def put(self, value) -> None:
+        self.__dict__["_msg_" + name] = value
+
+    return property(get, put)
+
+
+class _Translated:
+    help = _translated("help")
+    short_help = _translated("short_help")
+    options_metavar = _translated("options_metavar")
+    context_class = _Context
+
+
+class _Command(_Translated, click.Command):
+    pass
+
+
+class _Option(click.Option):
+    help = _translated("help")
+    metavar = _translated("metavar")
+
+
+class _Argument(click.Argument):
+    metavar = _translated("metavar")
+
+
+class _Path(click.Path):
+    name = _translated("name")  # "file", "directory": the start of click's "… does not exist" messages
+
+
+class _Group(_Translated, click.Group):
+    """The command groups: click's own output (--help, --version, usage errors) to a full
+    disk or closed stdout is one line, not a traceback; the language is set before parsing."""
+
+    command_class = _Command
+    subcommand_metavar = _translated("subcommand_metavar")
+
+    def main(self, args=None, *rest, **kwargs):
+        argv = list(sys.argv[1:] if args is None else args)
+        _speak(_lang_in(argv))
+        try:
+            return super().main(argv, *rest, **kwargs)
+        except BrokenPipeError:
+            _quiet_stdout()
+            sys.exit(0)
+        except OSError as e:
+            from engine.report.output import write_failure
+
+            _quiet_stdout()
+            _say(str(write_failure(None, e)))
+            sys.exit(2)
+
+
+_Group.group_class = _Group
+
+
+def _option(*decls: str, **attrs):
+    return click.option(*decls, cls=_Option, **attrs)
+
+
+def _argument(name: str, metavar: str, **attrs):
+    return click.argument(name, cls=_Argument, metavar=metavar, **attrs)
+
+
+def _lang_option(f):
+    return _option("--lang", type=LANGS, default=current_lang,
+                   help=N_("Language of the output and the messages (default: $ZHIKE_LANG, else the locale, "
+                           "else zh)."))(f)
+
 
 def _rulebase_option(f):
-    return click.option("--rulebase", "rulebase", type=click.Path(file_okay=False, path_type=Path), default=None,
-                        help="Rulebase directory (default: $ZHIKE_RULEBASE or the bundled one).")(f)
+    return _option("--rulebase", "rulebase", type=_Path(file_okay=False, path_type=Path), default=None,
+                   metavar=N_("DIR"), help=N_("Rulebase directory (default: $ZHIKE_RULEBASE or the bundled one)."))(f)
 
+
+def _output_option(f):
+    return _option("-o", "--output", default=None, metavar=N_("FILE"),
+                   help=N_("Write to this file instead of stdout."))(f)
+
+
+# --- running a command -------------------------------------------------------------------
 
 def _say(text: str) -> None:
     """One line on stderr; if even stderr cannot be written there is no one left to tell."""
@@ -45,11 +263,12 @@ def _run(fn, *args, **kwargs) -> None:
         code = fn(*args, **kwargs)
     except ZhikeError as e:
         _say(str(e) if str(e) else type(e).__name__)
-        if getattr(e, "problems", None) and len(e.problems) > 1:
-            _say(f"{len(e.problems)} problems")
+        problems = getattr(e, "problems", None)
+        if problems and len(problems) > 1:
+            _say(ngettext("{n} problem", "{n} problems", len(problems)))
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        _say("interrupted")
+        _say(_("interrupted"))
         sys.exit(130)
     except BrokenPipeError:
         _quiet_stdout()
@@ -58,12 +277,14 @@ def _run(fn, *args, **kwargs) -> None:
         if os.environ.get("ZHIKE_DEBUG", "") not in ("", "0"):
             raise
         if isinstance(e, OSError):
+            from engine.report.output import os_reason
+
             where = f"{e.filename}: " if e.filename else ""
-            _say(f"zhike: {where}{e.strerror or e}")
+            _say(f"zhike: {where}{os_reason(e)}")
             sys.exit(EXIT_USAGE)
         message = " ".join(str(e).split())[:300]
-        _say(f"zhike: internal error: {type(e).__name__}: {message} — please report it; "
-             "set ZHIKE_DEBUG=1 to see the traceback")
+        _say(_("zhike: internal error: {error}: {message} — please report it; set ZHIKE_DEBUG=1 to see the "
+               "traceback", error=type(e).__name__, message=message))
         sys.exit(EXIT_FAILED)
     sys.exit(code or 0)
 
@@ -80,174 +301,200 @@ def _quiet_stdout() -> None:
         pass
 
 
-class _Group(click.Group):
-    """The top-level group: click's own output (--help, --version, usage errors) to a
-    full disk or closed stdout is one line, not a traceback."""
-
-    def main(self, *args, **kwargs):
-        try:
-            return super().main(*args, **kwargs)
-        except BrokenPipeError:
-            _quiet_stdout()
-            sys.exit(0)
-        except OSError as e:
-            from engine.report.output import write_failure
-
-            _quiet_stdout()
-            _say(str(write_failure(None, e)))
-            sys.exit(2)
-
-
 def _rb(path: Path | None) -> Path:
     from engine.paths import default_rulebase
 
     return path or default_rulebase()
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="zhike", message="%(prog)s %(version)s")
+def _in_lang(lang: str | None) -> str:
+    """The language a command runs in: its parsed --lang (settled once, before anything prints)."""
+    return _speak(lang)
+
+
+# --- the commands ---------------------------------------------------------------------
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             short_help=N_("Who is your customer, and how to sell to them."),
+             help=N_("zhike — who is your customer, and how to sell to them.\n\n"
+                     "Facts about a customer go in; a rulebase infers their social style, objection, MAN "
+                     "qualification and more; you get an explained strategy with the facts and sources behind it."))
+@click.version_option(__version__, "--version", prog_name="zhike", message="%(prog)s %(version)s", cls=_Option,
+                      help=N_("Show the version and exit."))
+@_option("--lang", type=LANGS, default=None, expose_value=False,
+         help=N_("Language of the output and the messages (default: $ZHIKE_LANG, else the locale, else zh)."))
 def main() -> None:
-    """知客 zhike — who is your customer, and how to sell to them.
-
-    Facts about a customer go in; a durable_rules rulebase infers their
-    social style, objection, MAN qualification and more; you get an
-    explained strategy with the rules, facts and sources behind it.
-    """
+    pass
 
 
-@main.command()
-@click.argument("profile")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True, help="Language of the report.")
+@main.command(
+              short_help=N_("Classify one customer and explain the strategy."),
+              help=N_("Classify one customer PROFILE (a YAML or JSON file, a session saved by `zhike ask`, or - "
+                      "for stdin) and explain the strategy."))
+@_argument("profile", N_("PROFILE"))
+@_option("--format", "fmt", type=FORMATS, default="text", show_default=True, help=N_("Output format."))
+@_lang_option
 @_rulebase_option
-@click.option("--template", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Your own Jinja template (gets the same data as --format json).")
-@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@_option("--template", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar=N_("FILE"),
+         help=N_("Your own Jinja template (gets the same data as --format json)."))
+@_output_option
+@_option("--detail", is_flag=True, help=N_("The full explanation: every conclusion with its evidence."))
+@_option("--debug", is_flag=True, help=N_("Show the ids of rules, classes and facts (for trainers)."))
 def classify(profile: str, fmt: str, lang: str, rulebase: Path | None, template: Path | None,
-             output: str | None) -> None:
-    """Classify one customer PROFILE (YAML or JSON file, or - for stdin) and explain the strategy."""
+             output: str | None, detail: bool, debug: bool) -> None:
     from engine.commands import classify as cmd
 
-    _run(cmd.run, profile, fmt, lang, _rb(rulebase), template, output)
+    _run(cmd.run, profile, fmt, _in_lang(lang), _rb(rulebase), template, output, detail=detail, debug=debug)
 
 
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable list of facts.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
+@main.command(
+              short_help=N_("List the facts a profile, a question or a column can give."),
+              help=N_("List the fact catalogue: every fact a profile, a question or a batch column can give, "
+                      "grouped by topic, with the names that profile keys and column headers accept."))
+@_option("--json", "as_json", is_flag=True, help=N_("Machine-readable list of facts."))
+@_lang_option
 @_rulebase_option
-@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
+@_output_option
 def facts(as_json: bool, lang: str, rulebase: Path | None, output: str | None) -> None:
-    """List the fact catalogue: every input a rule may use, with its question."""
     from engine.commands import facts as cmd
 
-    _run(cmd.run, _rb(rulebase), as_json, lang, output)
+    _run(cmd.run, _rb(rulebase), as_json, _in_lang(lang), output)
 
 
 # --- trainer toolchain ---------------------------------------------------------
 
-@main.group()
+@main.group(cls=_Group,
+            short_help=N_("Tools for the people who write the rulebase."),
+            help=N_("Tools for the people who write the rulebase: check, test, doc, schema."))
+@_option("--lang", type=LANGS, default=None, expose_value=False,
+         help=N_("Language of the output and the messages (default: $ZHIKE_LANG, else the locale, else zh)."))
 def rules() -> None:
-    """Tools for the people who write the rulebase: check, test, doc, schema."""
+    pass
 
 
 def _dir_argument(f):
-    return click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))(f)
+    return _argument("directory", N_("DIR"), required=False, type=_Path(file_okay=False, path_type=Path))(f)
 
 
-@rules.command("check")
+@rules.command("check",
+               short_help=N_("Validate and analyse a rulebase."),
+               help=N_("Validate and analyse a rulebase: every finding as file:line:col, all at once."))
 @_dir_argument
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("--strict", is_flag=True, help="Exit 1 when there are warnings.")
-def rules_check(directory: Path | None, fmt: str, strict: bool) -> None:
-    """Validate and analyse a rulebase: every finding as file:line:col, all at once."""
+@_option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+         help=N_("Output format."))
+@_option("--strict", is_flag=True, help=N_("Exit 1 when there are warnings."))
+@_lang_option
+def rules_check(directory: Path | None, fmt: str, strict: bool, lang: str) -> None:
     from engine.commands import rules_check as cmd
 
+    _in_lang(lang)
     _run(cmd.run, _rb(directory), fmt, strict)
 
 
-@rules.command("test")
+@rules.command("test",
+               short_help=N_("Run the rulebase's golden cases."),
+               help=N_("Run the rulebase's golden cases (tests/*.yaml) and report rule coverage."))
 @_dir_argument
-@click.option("--coverage", "show_coverage", is_flag=True, help="List the rules no case exercises.")
-@click.option("-k", "keyword", default=None, help="Only cases whose name contains this text.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-@click.option("-v", "--verbose", is_flag=True, help="Show passing cases too.")
-def rules_test(directory: Path | None, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool) -> None:
-    """Run the rulebase's golden cases (tests/*.yaml) and report rule coverage."""
+@_option("--coverage", "show_coverage", is_flag=True, help=N_("List the rules no case exercises."))
+@_option("-k", "keyword", default=None, metavar=N_("TEXT"), help=N_("Only cases whose name contains this text."))
+@_option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+         help=N_("Output format."))
+@_option("-v", "--verbose", is_flag=True, help=N_("Show passing cases too."))
+@_lang_option
+def rules_test(directory: Path | None, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool,
+               lang: str) -> None:
     from engine.commands import rules_test as cmd
 
+    _in_lang(lang)
     _run(cmd.run, _rb(directory), show_coverage, keyword, fmt, verbose)
 
 
-@rules.command("doc")
+@rules.command("doc",
+               short_help=N_("Generate the sales playbook."),
+               help=N_("Generate the sales playbook a trainer hands to new reps."))
 @_dir_argument
-@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="html", show_default=True)
+@_output_option
+@_lang_option
+@_option("--format", "fmt", type=click.Choice(["md", "html"]), default="html", show_default=True,
+         help=N_("Output format."))
 def rules_doc(directory: Path | None, output: str | None, lang: str, fmt: str) -> None:
-    """Generate the sales playbook a trainer hands to new reps."""
     from engine.commands import rules_doc as cmd
 
-    _run(cmd.run, _rb(directory), output, lang, fmt)
+    _run(cmd.run, _rb(directory), output, _in_lang(lang), fmt)
 
 
-@rules.command("schema")
-@click.option("-o", "--output", default=None, help="Write to this file instead of stdout.")
-def rules_schema(output: str | None) -> None:
-    """Print the JSON Schema of the rule files, for editor autocomplete."""
+@rules.command("schema",
+               short_help=N_("Print the JSON Schema of the rule files."),
+               help=N_("Print the JSON Schema of the rule files, for editor autocomplete."))
+@_output_option
+@_lang_option
+def rules_schema(output: str | None, lang: str) -> None:
     from engine.commands import rules_schema as cmd
 
+    _in_lang(lang)
     _run(cmd.run, output)
 
 
 # --- reps: the questionnaire ------------------------------------------------------
 
-@main.command()
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
-@click.option("--goal", "goals", multiple=True, help="Typology to settle (repeatable; default: all).")
-@click.option("--answers", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Scripted answers (YAML, keyed by fact id): runs without a terminal.")
-@click.option("--save", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Save the session here after every answer.")
-@click.option("--resume", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Continue a saved session.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Format of the final report.")
-@click.option("-o", "--output", default=None, help="Write the final report to this file.")
+@main.command(
+              short_help=N_("Interview: asks only what can still change the outcome."),
+              help=N_("Interactive questionnaire: asks only what can still change the outcome."))
+@_lang_option
+@_option("--goal", "goals", multiple=True, metavar=N_("GOAL"),
+         help=N_("What to find out (repeatable): a typology's id or name, or all."))
+@_option("--answers", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar=N_("FILE"),
+         help=N_("Scripted answers (YAML keyed by fact, or a profile): runs without a terminal."))
+@_option("--save", type=_Path(dir_okay=False, path_type=Path), default=None, metavar=N_("FILE"),
+         help=N_("Save the session here after every answer."))
+@_option("--resume", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar=N_("FILE"),
+         help=N_("Continue a saved session."))
+@_option("--format", "fmt", type=FORMATS, default="text", show_default=True, help=N_("Format of the final report."))
+@_option("-o", "--output", default=None, metavar=N_("FILE"), help=N_("Write the final report to this file."))
 @_rulebase_option
 def ask(lang: str, goals: tuple[str, ...], answers: Path | None, save: Path | None, resume: Path | None, fmt: str,
         output: str | None, rulebase: Path | None) -> None:
-    """Interactive questionnaire: asks only what can still change the outcome."""
     from engine.commands import ask as cmd
 
-    _run(cmd.run, lang=lang, goals=list(goals), answers=answers, save=save, resume=resume, fmt=fmt,
+    _run(cmd.run, lang=_in_lang(lang), goals=list(goals), answers=answers, save=save, resume=resume, fmt=fmt,
          output=output, rulebase=_rb(rulebase))
 
 
 # --- sales ops: batch -----------------------------------------------------------------
 
-@main.command()
-@click.argument("input_path", metavar="INPUT")
-@click.option("-o", "--output", default=None, help="Output file (default: stdout); format by extension.")
-@click.option("--map", "mapping", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-              help="Column mapping YAML (column -> fact id, value translation).")
-@click.option("--rejects", default=None, help="Where rows that cannot be classified go (same format as input).")
-@click.option("--max-errors", type=click.IntRange(min=0), default=None, help="Stop after this many rejected rows.")
-@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes.")
-@click.option("--resume", is_flag=True, help="Continue an interrupted run from its checkpoint.")
-@click.option("--lang", type=LANGS, default="zh", show_default=True)
-@click.option("--columns", default=None, help="Comma-separated result columns to write (default: all).")
-@click.option("--input-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None)
-@click.option("--output-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None)
-@click.option("--encoding", default=None, help="Input text encoding (default: detect UTF-8 / UTF-8-BOM / GB18030).")
-@click.option("--explain-map", is_flag=True, help="Show which columns map to which facts, then stop.")
+@main.command(
+              short_help=N_("Classify every row of a prospect list."),
+              help=N_("Classify every row of a prospect list (CSV, XLSX, JSONL); no row is ever lost."))
+@_argument("input_path", N_("INPUT"))
+@_option("-o", "--output", default=None, metavar=N_("FILE"),
+         help=N_("Output file (default: stdout); the format follows the extension."))
+@_option("--map", "mapping", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None,
+         metavar=N_("FILE"), help=N_("Column mapping YAML (column -> fact, value translation)."))
+@_option("--rejects", default=None, metavar=N_("FILE"),
+         help=N_("Where rows that cannot be classified go (same format as the input)."))
+@_option("--max-errors", type=click.IntRange(min=0), default=None, metavar=N_("N"),
+         help=N_("Stop after this many rejected rows."))
+@_option("--workers", type=click.IntRange(min=1), default=1, show_default=True, metavar=N_("N"),
+         help=N_("Worker processes."))
+@_option("--resume", is_flag=True, help=N_("Continue an interrupted run from its checkpoint."))
+@_lang_option
+@_option("--columns", default=None, metavar=N_("COLUMNS"),
+         help=N_("Comma-separated result columns to write (default: all)."))
+@_option("--input-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None,
+         help=N_("Format of the input (default: from the extension, else from the content)."))
+@_option("--output-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None,
+         help=N_("Format of the output (default: from the extension, else the input's)."))
+@_option("--encoding", default=None, metavar=N_("ENCODING"),
+         help=N_("Input text encoding (default: detect UTF-8 / UTF-8-BOM / GB18030)."))
+@_option("--explain-map", is_flag=True, help=N_("Show which columns map to which facts, then stop."))
 @_rulebase_option
 def batch(input_path: str, output: str | None, mapping: Path | None, rejects: str | None, max_errors: int | None,
           workers: int, resume: bool, lang: str, columns: str | None, input_format: str | None,
           output_format: str | None, encoding: str | None, explain_map: bool, rulebase: Path | None) -> None:
-    """Classify every row of a prospect list (CSV, XLSX, JSONL); no row is ever lost."""
     from engine.commands import batch as cmd
 
     _run(cmd.run, input_path=input_path, output=output, mapping=mapping, rejects=rejects, max_errors=max_errors,
-         workers=workers, resume=resume, lang=lang, columns=columns, input_format=input_format,
+         workers=workers, resume=resume, lang=_in_lang(lang), columns=columns, input_format=input_format,
          output_format=output_format, encoding=encoding, explain_map=explain_map, rulebase=_rb(rulebase))
 
 

@@ -9,7 +9,7 @@ What it does, the gettext way with Babel:
 2. update each language's .po from it, keeping every translation already there and taking new
    Chinese from engine/i18n/fragments/*.yaml (msgid: translation) when such files exist;
    English is the source language: an English msgstr that is empty is filled with the msgid, so a
-   translator may reword English without touching code;
+   translator may reword English without touching code (a fragment, while one exists, wins over the .po);
 3. compile each .po to the .mo read at run time.
 """
 from __future__ import annotations
@@ -77,7 +77,8 @@ def build(template: Catalog, lang: str, extra: dict[str, str]) -> Catalog:
     if path.exists():
         with path.open("rb") as fh:
             for m in read_po(fh, locale=lang):
-                if m.id and m.string:
+                strings = m.string if isinstance(m.string, tuple) else (m.string,)
+                if m.id and all(strings):  # ('',) is an untranslated plural, not a translation
                     old[m.id] = m.string
     cat = Catalog(locale=lang, project="zhike", version="", charset="utf-8", fuzzy=False,
                   copyright_holder="the zhike developers", msgid_bugs_address="",
@@ -92,7 +93,7 @@ def build(template: Catalog, lang: str, extra: dict[str, str]) -> Catalog:
             string = have or m.id
         else:
             single = key[0] if isinstance(key, tuple) else key
-            text = have or extra.get(single)
+            text = extra.get(single) or have  # a fragment being merged wins over the .po
             if isinstance(key, tuple):
                 if isinstance(text, (list, tuple)):
                     text = text[0]

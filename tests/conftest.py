@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# The suite speaks English unless a test asks for another language: tests that check Chinese pass
+# `--lang zh` or set ZHIKE_LANG themselves, so the result never depends on the machine's locale.
+os.environ.setdefault("ZHIKE_LANG", "en")
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 MINI = FIXTURES / "mini"

@@ -20,6 +20,12 @@ MINI_ARGS = ("--rulebase", str(MINI))
 HEADER = ["id", "pace", "guard", "budget", "Notes", "Email"]
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read zhike's messages in English (tests/test_cli_lang.py covers Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
+
 def _rows(n: int, seed: int = 7) -> list[list[str]]:
     rnd = random.Random(seed)
     return [[str(i), rnd.choice(["fast", "slow", "快", ""]), rnd.choice(["yes", "no", "是", ""]),
@@ -227,11 +233,14 @@ def test_explain_map(tmp_path):
     r = zhike("batch", "--explain-map", str(src), *MINI_ARGS)
     assert r.returncode == 0, r.stderr
     text = r.stdout
-    assert "encoding utf-8" in text
-    assert "pace" in text and "fact id" in text
-    assert "Notes" in text and "utterances" in text and "alias" in text
-    assert "Email" in text and "ignored" in text
-    assert "would be rejected" in text and "encoding: 1" in text and "bad-value: 2" in text
+    assert "CSV, encoding utf-8, delimiter ','" in text
+    assert "→ pace" in text and "fact id" in text  # the mini rulebase's English label of pace is "pace"
+    assert "→ words" in text and "usual header: a column of what the customer said" in text  # Notes
+    assert "Email" in text and "ignored: contact details" in text
+    assert "4 of 6 columns give 4 facts; 2 ignored" in text and "facts no column gives: rich" in text
+    assert "checked the first 40 rows: 5 would be rejected" in text
+    assert "encoding (text in an unexpected encoding): 1, e.g. row 7: line 7" in text
+    assert "bad-value (an answer that does not fit its fact): 2, e.g. row 13:" in text
     assert not (tmp_path / "planted.rejects.csv").exists()
 
 
@@ -311,7 +320,8 @@ def test_resume_refuses_a_changed_input(tmp_path):
     ckpt = Path(str(out) + ".zhike-checkpoint.json")
     ckpt.write_text(json.dumps({"version": 1, "key": {"input_sha256": "0" * 64}}))
     r = zhike("batch", str(src), "-o", str(out), "--resume", *MINI_ARGS)
-    assert r.returncode == 2 and "input_sha256" in r.stderr and "without --resume" in r.stderr
+    assert r.returncode == 2 and "used a different" in r.stderr and "input content" in r.stderr
+    assert "without --resume" in r.stderr
     r = zhike("batch", str(src), "--resume", *MINI_ARGS)
     assert r.returncode == 2 and "-o FILE" in r.stderr
 
@@ -397,7 +407,7 @@ def test_hubspot_export_classifies_without_a_map(tmp_path, bundled_rb):
     explain = zhike("batch", "--explain-map", str(src), "--rulebase", str(ROOT / "rulebase"))
     assert explain.returncode == 0, explain.stderr
     for fact in ("decision_role", "utterances", "position_level", "contact_status", "buyer_size"):
-        assert fact in explain.stdout
+        assert "→ " + bundled_rb.facts[fact].label.en in explain.stdout
     assert "Lifecycle Stage" in explain.stdout and "marketing funnel" in explain.stdout
     r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), "--rulebase", str(ROOT / "rulebase"), "--lang", "en")
     assert r.returncode == 0, r.stderr

@@ -1,6 +1,14 @@
 import json
 
+import pytest
+
 from conftest import MINI, zhike
+
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read zhike's messages in English (tests/test_cli_lang.py covers Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
 
 
 def test_version_and_help():
@@ -28,7 +36,8 @@ def test_bad_profile_exit_2_with_position(tmp_path):
     p.write_text("facts:\n  pace: quick\n", encoding="utf-8")
     r = zhike("classify", str(p), "--rulebase", str(MINI))
     assert r.returncode == 2
-    assert f"{p}:2:9: error: pace has no value 'quick'" in r.stderr and "Traceback" not in r.stderr
+    assert f"""{p}:2:9: error: 'quick' is not a choice of "pace"; the choices are: fast, slow""" in r.stderr
+    assert "Traceback" not in r.stderr
 
 
 def test_missing_profile_and_bad_option_exit_2(tmp_path):

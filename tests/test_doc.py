@@ -1,4 +1,4 @@
-"""`zhike rules doc`: the sales playbook (engine/doc.py, templates/doc.html, templates/doc.md)."""
+"""`zhike rules doc`: the sales playbook (engine/trainer/doc.py, templates/doc.html, templates/doc.md)."""
 import re
 
 import pytest
@@ -61,7 +61,7 @@ def test_rulebase_text_is_escaped_everywhere(mini_copy, tmp_path):
     t.write_text(t.read_text(encoding="utf-8").replace("{zh: 风格2, en: style2}", "{zh: '</text><svg onload=x>', "
                                                        "en: '</text><svg onload=x>'}"), encoding="utf-8")
     out = tmp_path / "doc.html"
-    r = zhike("rules", "doc", str(mini_copy), "-o", str(out))
+    r = zhike("rules", "doc", str(mini_copy), "--lang", "zh", "-o", str(out))
     assert r.returncode == 0, r.stderr
     html = out.read_text(encoding="utf-8")
     assert "<script" not in html and "<img" not in html and "<b>" not in html and "<svg onload" not in html
@@ -80,3 +80,95 @@ def test_cli_markdown_in_english_to_stdout(mini_copy):
 def test_broken_rulebase_is_a_usage_error(tmp_path):
     r = zhike("rules", "doc", str(tmp_path / "nope"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+# --- trainer notes, example sentences and the trainer index (issue 11) -----------------------------
+
+def _ids(rb) -> list[str]:
+    return [r.id for r in rb.rules] + [s.id for s in rb.strategies]
+
+
+def _mentions(text: str, ident: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(ident)}(?![\w.])", text) is not None
+
+
+def _without_notes(text: str) -> str:
+    """The text without trainer notes (a note may name a rule: it is written for trainers)."""
+    text = re.sub(r'<div class="note">.*?</div>', "", text)
+    return "\n".join(x for x in text.splitlines() if "*Trainer note:*" not in x and "*培训师备注：*" not in x)
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_rule_and_strategy_ids_only_in_the_trainer_index(bundled_rb, lang):
+    html = render_doc(bundled_rb, "html", lang)
+    main, index = html.split('id="trainer-index"')
+    main = _without_notes(main)
+    assert [i for i in _ids(bundled_rb) if _mentions(main, i)] == []
+    assert all(f"<code>{i}</code>" in index for i in _ids(bundled_rb))
+    md = render_doc(bundled_rb, "md", lang)
+    main, index = md.split('<a id="trainer-index"></a>')
+    main = _without_notes(main)
+    assert [i for i in _ids(bundled_rb) if _mentions(main, i)] == []
+    assert all(f"`{i}`" in index for i in _ids(bundled_rb))
+
+
+NOTED = """\
+    rationale: {zh: 快, en: fast}
+    examples: [我赶时间, "be quick <i>*now*</i>"]
+    note: {zh: 种子 001 说老虎快 <b>注</b>, en: seed 001 says tigers are fast <b>n</b>}
+"""
+
+
+def _noted(mini_copy):
+    s = mini_copy / "typologies" / "s.yaml"
+    text = s.read_text(encoding="utf-8").replace("    rationale: {zh: 快, en: fast}\n", NOTED, 1)
+    text = text.replace("    - {id: owl, label: {zh: 鹰, en: owl}}",
+                        "    - {id: owl, label: {zh: 鹰, en: owl}, note: 这个类型还缺识别规则}")
+    text = text.replace("      opening: {zh: 直接, en: direct}\n",
+                        "      opening: {zh: 直接, en: direct}\n    note: {zh: 按 001 的说法, en: after seed 001}\n")
+    s.write_text(text, encoding="utf-8")
+    from engine.rules.loader import load_rulebase
+
+    return load_rulebase(mini_copy)
+
+
+def test_notes_are_marked_for_trainers_and_examples_shown_html(mini_copy):
+    rb = _noted(mini_copy)
+    zh = render_doc(rb, "html", "zh")
+    assert '<div class="note"><span class="tag">培训师备注</span>种子 001 说老虎快 &lt;b&gt;注&lt;/b&gt;</div>' in zh
+    assert '<span class="tag">培训师备注</span>这个类型还缺识别规则</div>' in zh  # a class's note
+    assert '<span class="tag">培训师备注</span>按 001 的说法</div>' in zh  # a strategy's note
+    assert '<li>我赶时间</li><li>be quick &lt;i&gt;*now*&lt;/i&gt;</li>' in zh
+    en = render_doc(rb, "html", "en")
+    assert '<span class="tag">Trainer note</span>seed 001 says tigers are fast &lt;b&gt;n&lt;/b&gt;</div>' in en
+    assert "<b>" not in zh + en and "<i>" not in zh + en
+
+
+def test_notes_and_examples_in_markdown(mini_copy):
+    rb = _noted(mini_copy)
+    en = render_doc(rb, "md", "en")
+    signal = en[en.index("**+0.60**"):]
+    assert signal.splitlines()[1:4] == ["  - *Example:* “我赶时间”", "  - *Example:* “be quick &lt;i&gt;\\*now\\*&lt;/i&gt;”",
+                                        "  - *Trainer note:* seed 001 says tigers are fast &lt;b&gt;n&lt;/b&gt;"]
+    assert "> *Trainer note:* 这个类型还缺识别规则" in en and "- *Trainer note:* after seed 001" in en
+    zh = render_doc(rb, "md", "zh")
+    assert "  - *例句：* “我赶时间”" in zh and "*培训师备注：* 这个类型还缺识别规则" in zh
+
+
+def test_trainer_index_says_where_each_id_appears_and_is_written(mini_rb):
+    md = render_doc(mini_rb, "md", "en")
+    index = md[md.index('<a id="trainer-index"></a>'):]
+    assert ("| `s.notguard` | rule | [tiger · style](#rule-s-notguard--social_style-tiger), "
+            "[owl · style](#rule-s-notguard--social_style-owl) | `typologies/s.yaml:13` |") in index
+    assert "| `s.tiger.play` | strategy | [tiger · style](#strategy-s-tiger-play) | `typologies/s.yaml:" in index
+    assert "- style → style2: `s.rich_tiger`, `t.big`" in index  # the rules behind the graph's arrows
+    assert '<a id="rule-s-notguard--social_style-owl"></a>' in md  # the links land somewhere
+
+
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_headings_come_from_the_catalogue_in_each_language(mini_rb, fmt):
+    zh, en = render_doc(mini_rb, fmt, "zh"), render_doc(mini_rb, fmt, "en")
+    for zh_text, en_text in (("销售作战手册", "Sales playbook"), ("如何识别", "How to recognise it"),
+                             ("附录三 · 培训师索引", "Appendix C · Trainer index"), ("6 处引用", "6 citations")):
+        assert zh_text in zh and en_text not in zh, en_text
+        assert en_text in en and zh_text not in en, zh_text

@@ -1,4 +1,4 @@
-"""`zhike rules check`: loader problems plus whole-rulebase analysis (engine/lint.py)."""
+"""`zhike rules check`: loader problems plus whole-rulebase analysis (engine/trainer/lint/)."""
 import json
 import re
 import shutil
@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURES, MINI, zhike
+from engine.i18n import use
 from engine.rules.loader import check_rulebase
 from engine.trainer.lint import lint
 
@@ -34,10 +35,19 @@ PLANTED = [
     ("typologies/s.yaml", 80, 31, "impossible-value"),
     ("typologies/s.yaml", 89, 5, "conflict"),
     ("typologies/s.yaml", 94, 5, "redundant"),
+    ("typologies/s.yaml", 102, 24, "example-in-rationale"),  # the opening quote of “太贵了吧”
     ("typologies/s.yaml", 105, 24, "duplicate-keyword"),
     ("typologies/s.yaml", 116, 10, "unreachable-strategy"),
+    ("typologies/t.yaml", 10, 32, "seed-mention"),  # the word "seed" inside the rationale
     ("typologies/t.yaml", 13, 11, "unreachable-rule"),
 ]
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """Messages in English, whatever the locale of the machine running the tests."""
+    with use("en"):
+        yield
 
 
 def _findings(root: Path, seeds: Path | None = SEEDS):
@@ -69,18 +79,21 @@ def test_severities_and_did_you_mean():
     for p in _findings(BROKEN):
         by_check.setdefault(p.check, []).append(p)
     for check in ("conflict", "redundant", "unreachable-class", "unreachable-strategy", "unreachable-rule",
-                  "unused-fact", "duplicate-keyword"):
+                  "unused-fact", "duplicate-keyword", "example-in-rationale"):
         assert all(p.severity == "warning" for p in by_check[check]), check
-    for check in ("contradiction", "impossible-value", "anchor-not-found", "seed-missing", "unknown-rule"):
+    for check in ("contradiction", "impossible-value", "anchor-not-found", "seed-missing", "unknown-rule",
+                  "seed-mention"):
         assert all(p.severity == "error" for p in by_check[check]), check
     assert 'did you mean "s.fast"' in by_check["unknown-rule"][0].message
     assert "pace = fast" in by_check["redundant"][0].message or "s.fast" in by_check["redundant"][0].message
     assert "太贵" in by_check["duplicate-keyword"][0].message
     assert "0..1000" in by_check["impossible-value"][0].message
+    assert "`rationale` of t.big" in by_check["seed-mention"][0].message and "“seed”" in by_check["seed-mention"][0].message
+    assert "“太贵了吧”" in by_check["example-in-rationale"][0].message
 
 
 def test_anchor_check_skipped_is_reported_not_silent(tmp_path):
-    found = [p for p in _findings(BROKEN, seeds=tmp_path / "nowhere") if p.check.startswith(("anchor", "seed"))]
+    found = [p for p in _findings(BROKEN, seeds=tmp_path / "nowhere") if p.check.startswith(("anchor", "seed-missing"))]
     assert [(p.check, p.severity) for p in found] == [("anchor-check-skipped", "warning")]
     assert "ZHIKE_SEEDS" in found[0].message
 
@@ -217,7 +230,7 @@ def _clean_mini(tmp_path: Path) -> Path:
 
 
 def test_exit_codes_clean_warnings_strict_errors(tmp_path):
-    env = {"ZHIKE_SEEDS": str(SEEDS)}
+    env = {"ZHIKE_SEEDS": str(SEEDS), "ZHIKE_LANG": "en"}
     clean = _clean_mini(tmp_path)
     r = zhike("rules", "check", str(clean), "--strict", env=env)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -233,18 +246,34 @@ def test_exit_codes_clean_warnings_strict_errors(tmp_path):
     lines = [x for x in r.stdout.splitlines() if re.match(r".+:\d+:\d+: (error|warning): .+ \[[a-z-]+\]$", x)]
     assert len(lines) == len(PLANTED)
     assert lines == sorted(lines, key=lambda x: (x.split(":")[0], int(x.split(":")[1]), int(x.split(":")[2])))
-    assert r.stdout.strip().splitlines()[-1].startswith("14 errors, 7 warnings")
+    assert r.stdout.strip().splitlines()[-1].startswith("15 errors, 8 warnings")
 
 
 def test_json_format(tmp_path):
     r = zhike("rules", "check", str(BROKEN), "--format", "json", env={"ZHIKE_SEEDS": str(SEEDS)})
     assert r.returncode == 2
     doc = json.loads(r.stdout)
-    assert doc["summary"]["errors"] == 14 and doc["summary"]["warnings"] == 7 and doc["summary"]["exit_code"] == 2
+    assert doc["summary"]["errors"] == 15 and doc["summary"]["warnings"] == 8 and doc["summary"]["exit_code"] == 2
     assert {p["check"] for p in doc["problems"]} == {c for *_, c in PLANTED}
     assert set(doc["problems"][0]) == {"file", "line", "col", "severity", "message", "check"}
 
 
 def test_missing_directory_is_an_error_not_a_traceback(tmp_path):
-    r = zhike("rules", "check", str(tmp_path / "nope"))
+    r = zhike("rules", "check", str(tmp_path / "nope"), "--lang", "en")
     assert r.returncode == 2 and "not found" in r.stdout and "Traceback" not in r.stderr
+
+
+def test_a_fact_used_only_in_applies_when_is_used(mini_copy):
+    f = mini_copy / "facts" / "f.yaml"
+    f.write_text(f.read_text(encoding="utf-8").replace(
+        "    question: {zh: 戒备?, en: guarded?}\n",
+        "    question: {zh: 戒备?, en: guarded?}\n    applies_when: {fact: met, is: visit}\n", 1)
+        + "  - id: met\n    type: enum\n    label: {zh: 见面方式, en: how we met}\n"
+          "    question: {zh: 怎么认识的?, en: how did you meet?}\n"
+          "    values: [{id: visit, label: {zh: 拜访, en: visit}}, {id: call, label: {zh: 电话, en: call}}]\n"
+          "  - id: mood\n    type: bool\n    label: {zh: 心情, en: mood}\n    question: {zh: 心情好?, en: good mood?}\n",
+        encoding="utf-8")
+    rb, problems = check_rulebase(mini_copy)
+    assert problems == [] and rb.facts["guard"].applies_when is not None
+    unused = [p.message for p in lint(rb, problems, seeds=SEEDS) if p.check == "unused-fact"]
+    assert unused == ["no rule or strategy tests fact mood, so its question is never asked; use it or remove it"]

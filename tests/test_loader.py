@@ -6,6 +6,12 @@ import pytest
 from engine.errors import RulebaseError
 from engine.rules.loader import load_rulebase
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read the messages in English (tests/test_rule_fields.py checks them in Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
 FIVE_MISTAKES = """\
 typology:
   id: social_style

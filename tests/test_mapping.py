@@ -6,6 +6,12 @@ import pytest
 from engine.batch.mapping import build_plan, header_key, load_map, map_from_dict
 from engine.errors import InputError
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read zhike's messages in English (tests/test_cli_lang.py covers Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
 CRM_FACTS = """
 facts:
   - id: decision_role
@@ -72,7 +78,7 @@ def test_aliases_whose_fact_is_missing_are_skipped_with_a_reason(mini_rb):
     plan = build_plan(["Number of Employees", "Lifecycle Stage", "Job Title"], mini_rb)
     assert not plan.mapped
     notes = [p.note for p in plan.plans]
-    assert "lacks" in notes[0]
+    assert "Number of Employees" in notes[0] and "no fact with that meaning" in notes[0]
     assert "Lifecycle Stage" in notes[1] and "no fact with that meaning" in notes[1]
 
 
@@ -88,14 +94,16 @@ def test_crm_aliases_translate_values(crm_rb):
     prof, problems = plan.profile(["Economic Buyer", None])  # Salesforce contact role
     assert prof.facts == {"decision_role": "decision_maker"}
     prof, problems = plan.profile(["janitor", None])
-    assert problems and "decision_role" in problems[0] and "'Buying Role'" in problems[0]
+    label = crm_rb.facts["decision_role"].label.en
+    assert problems == [f'column "Buying Role": \'janitor\' is not a choice of "{label}"; the choices are: '
+                        "decision maker, influencer, user, gatekeeper"]
 
 
 def test_invalid_values_are_reported_per_column(mini_rb):
     plan = build_plan(["pace", "guard", "budget"], mini_rb)
     prof, problems = plan.profile(["fast", "maybe", "-5"])
     assert len(problems) == 2
-    assert problems[0].startswith("column 'guard'")
+    assert problems[0].startswith('column "guard": "guarded" is yes or no')
     assert "range" in problems[1]
     prof, problems = plan.profile(["快", "是", "1.5万"])
     assert prof.facts == {"pace": "fast", "guard": True, "budget": 15000.0} and not problems
@@ -114,7 +122,7 @@ columns:
     ranges: []
   Email: ignore
 """, encoding="utf-8")
-    with pytest.raises(InputError, match="already mapped"):
+    with pytest.raises(InputError, match='"pace" already comes from column "客户速度" \\(line 3\\)'):
         load_map(m, mini_rb)
     m.write_text("""
 columns:
@@ -151,7 +159,7 @@ def test_map_file_problems_are_positioned(mini_rb, tmp_path):
         load_map(m, mini_rb)
     text = str(e.value)
     assert f"{m}:2:" in text and 'did you mean "pace"' in text
-    assert "guard is yes/no" in text
+    assert 'names no fact; did you mean "pace"?' in text and '"guarded" is yes or no' in text
     assert "unknown key 'extra'" in text
 
 
@@ -172,7 +180,7 @@ def test_missing_map_columns_are_listed(mini_rb):
 
 
 def test_alias_table_is_valid_yaml_keyed_by_fact_id():
-    from engine.batch.mapping import _load_alias_data
+    from engine.batch.aliases import _load_alias_data
 
     data = _load_alias_data()
     assert "utterances" in data["aliases"]

@@ -3,6 +3,7 @@ import pytest
 
 from conftest import BUNDLED
 from engine.errors import InputError
+from engine.i18n import use
 from engine.interview.questionnaire import SKIP, Questionnaire, how_text, resolve_goals, why_text
 from engine.reasoning.inference import infer
 from engine.reasoning.profile import Profile, ValueProblem, profile_from_dict
@@ -20,6 +21,13 @@ def interview(compiled, goals, answers, **kw):
         else:
             q.skip(question.fact.id)
     return asked, q
+
+
+@pytest.fixture(autouse=True)
+def english():
+    """The messages these tests read are the English ones."""
+    with use("en"):
+        yield
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +70,7 @@ def test_stops_when_goal_confident_and_asks_nothing_more(mini_compiled):
 def test_relevance_follows_typologies_and_derived_facts(mini_compiled):
     # social_style2 depends on social_style (t.big, s.rich_tiger) and on the derived fact rich (s.budget)
     asked, q = interview(mini_compiled, ["social_style2"], {"pace": "slow", "guard": False, "budget": 150})
-    assert asked == ["pace", "guard", "budget"]
+    assert asked == ["utterances", "pace", "guard", "budget"]  # what the customer said comes first
     assert "rich" not in asked  # derived from the budget by s.budget: known, not asked
     assert [d.fact for d in q.result().derived] == ["rich"]
 
@@ -109,14 +117,14 @@ def test_answers_use_the_profile_coercion(mini_compiled):
     assert q.answer("pace", "快") == "fast"
     with pytest.raises(ValueProblem, match="outside its range"):
         q.answer("budget", "-5")
-    with pytest.raises(ValueProblem, match="no value 'quick'"):
+    with pytest.raises(ValueProblem, match="'quick' is not a choice"):
         q.answer("pace", "quick")
     with pytest.raises(InputError, match='did you mean "pace"'):
         q.answer("pase", "fast")
 
 
 def test_unknown_goal_did_you_mean(mini_rb):
-    with pytest.raises(InputError, match='did you mean "social_style"'):
+    with pytest.raises(InputError, match='did you mean one of "style", "style2"'):  # labels, not ids
         resolve_goals(mini_rb, ["social_styl"])
     assert resolve_goals(mini_rb, ["social_style2,social_style"]) == ["social_style", "social_style2"]
     assert resolve_goals(mini_rb, []) == ["social_style", "social_style2"]
@@ -144,10 +152,12 @@ def test_why_and_how_text(mini_compiled):
     q = Questionnaire(mini_compiled, ["social_style"])
     question = q.next_question()
     why = why_text(q, question, "en")
-    assert "s.fast" in why and "fast" in why and "tiger" in why
+    assert "“fast” → style: tiger 72%" in why and "s.fast" not in why  # sales language: no rule ids
+    assert "s.fast" in why_text(q, question, "en", debug=True)  # for trainers
     q.answer("pace", "fast")
     how = how_text(q, q.result(), "zh")
-    assert "s.fast" in how and "s.notguard" in how and "虎" in how
+    assert "节奏 = 快" in how and "虎" in how and "s.fast" not in how and "s.notguard" not in how
+    assert "s.fast" in how_text(q, q.result(), "zh", debug=True)
 
 
 def test_free_text_is_simulated_with_what_rules_look_for(mini_compiled):
@@ -234,8 +244,8 @@ def test_answers_file_flat_profile_and_errors(tmp_path, mini_rb):
     bad.write_text("pase: fast\nbudget: -3\n", encoding="utf-8")
     with pytest.raises(InputError) as e:
         session.load_answers(bad, mini_rb)
-    assert f"{bad}:1:1: error: unknown fact 'pase'" in str(e.value) and 'did you mean "pace"' in str(e.value)
-    assert f"{bad}:2:9: error: budget = -3 is outside" in str(e.value)
+    assert f"{bad}:1:1: error: unknown question 'pase'" in str(e.value) and 'did you mean "pace"' in str(e.value)
+    assert f'{bad}:2:9: error: "budget" = -3 is outside' in str(e.value)
 
 
 # --- the bundled rulebase ------------------------------------------------------------------

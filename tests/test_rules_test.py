@@ -31,7 +31,7 @@ def _write(root, text):
 
 def test_failure_line_has_position_expected_got_and_trace(mini_copy):
     path = _write(mini_copy, CASES)
-    r = zhike("rules", "test", str(mini_copy))
+    r = zhike("rules", "test", "--lang", "en", str(mini_copy))
     assert r.returncode == 1, r.stdout + r.stderr
     out = r.stdout
     assert re.search(r"cases\.yaml \.F\. +\[100%\]", out)
@@ -44,23 +44,23 @@ def test_failure_line_has_position_expected_got_and_trace(mini_copy):
     assert "fired: s.fast (tiger +0.60), s.notguard (tiger +0.30, owl -0.20), s.budget (sets rich = true)" in line
     assert "t.big (big +0.65)" in line and "s.tiger.play (strategy)" in line
     assert out.rstrip().endswith("=") and "1 failed, 2 passed" in out.splitlines()[-1]
-    assert "coverage: 5/5 rules, 1/1 strategies fired (100%)" in out
+    assert "coverage: 5/5 rules, 1/1 strategy fired (100%)" in out  # one strategy: singular
 
 
 def test_all_pass_coverage_keyword_and_verbose(mini_copy):
     _write(mini_copy, CASES.replace("social_style: owl", "social_style: tiger").replace("0.99", "0.7"))
-    r = zhike("rules", "test", str(mini_copy), "-k", "SLOW", "--coverage", "-v")
+    r = zhike("rules", "test", "--lang", "en", str(mini_copy), "-k", "SLOW", "--coverage", "-v")
     assert r.returncode == 0, r.stdout
     assert "PASSED" in r.stdout and "slow customer" in r.stdout
     assert "1 passed, 2 deselected" in r.stdout.splitlines()[-1]
     assert "rules no case exercises:" in r.stdout and re.search(r"s\.yaml:8:5: s\.fast", r.stdout)
     assert re.search(r"t\.yaml:7:5: t\.big", r.stdout) and "strategies no case exercises:" not in r.stdout
-    assert "coverage: 1/5 rules, 1/1 strategies fired (33%)" in r.stdout
+    assert "coverage: 1/5 rules, 1/1 strategy fired (33%)" in r.stdout
 
 
 def test_json(mini_copy):
     _write(mini_copy, CASES)
-    r = zhike("rules", "test", str(mini_copy), "--format", "json")
+    r = zhike("rules", "test", "--lang", "en", str(mini_copy), "--format", "json")
     assert r.returncode == 1
     doc = json.loads(r.stdout)
     assert doc["passed"] == 2 and doc["failed"] == 1
@@ -81,7 +81,7 @@ cases:
     expect: {social_style: {value: tiger, min_confidence: 2}}
   - given: {}
 """)
-    r = zhike("rules", "test", str(mini_copy))
+    r = zhike("rules", "test", "--lang", "en", str(mini_copy))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     got = re.findall(rf"{re.escape(str(path))}:(\d+):\d+: error: .*\[([a-z-]+)\]", r.stderr)
     assert got == [("3", "unknown-fact"), ("4", "unknown-class"), ("4", "unknown-typology"),
@@ -91,5 +91,5 @@ cases:
 
 
 def test_no_cases(mini_copy):
-    r = zhike("rules", "test", str(mini_copy))
+    r = zhike("rules", "test", "--lang", "en", str(mini_copy))
     assert r.returncode == 0 and "no cases ran" in r.stdout

@@ -8,6 +8,12 @@ from conftest import BUNDLED, FIXTURES, MINI, zhike
 from engine.rules.schema import FILE_KINDS, kind_of, schema
 from engine.rules.yamlpos import load_file
 
+
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read the messages in English (tests/test_rule_fields.py checks them in Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
 jsonschema = pytest.importorskip("jsonschema")
 
 

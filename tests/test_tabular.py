@@ -24,6 +24,12 @@ from engine.batch.tabular import (
 from engine.errors import InputError
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read zhike's messages in English (tests/test_cli_lang.py covers Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
+
 def _csv_bytes(rows, encoding="utf-8", bom=False) -> bytes:
     s = io.StringIO()
     csv.writer(s, lineterminator="\r\n").writerows(rows)

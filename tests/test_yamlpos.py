@@ -3,6 +3,12 @@ import pytest
 from engine.rules.yamlpos import YamlError, load_text
 
 
+@pytest.fixture(autouse=True)
+def _english(monkeypatch):
+    """These tests read the messages in English (tests/test_rule_fields.py checks them in Chinese)."""
+    monkeypatch.setenv("ZHIKE_LANG", "en")
+
+
 def test_positions_of_keys_and_values():
     doc = load_text("a: 1\nb:\n  - x\n  - {c: 2}\n", "f.yaml")
     assert doc.value["a"].pos.line == 1 and doc.value["a"].pos.col == 4

@@ -1,7 +1,9 @@
 """Layer 5 — prospect lists (`zhike batch`).
 
-Sheet readers and writers (`tabular`), column → fact mapping (`mapping`) and the row
-classifier with workers (`classify`). Library API: `classify_records`, `classify_dataframe`.
+Sheet readers and writers (`tabular`, which re-exports `cells`, `readers` and `writers`;
+`textlines` and `xlsx_guard` read text and XLSX within bounds), column → fact mapping
+(`mapping`, with the built-in CRM header `aliases`) and the row classifier with workers
+(`classify`). Library API: `classify_records`, `classify_dataframe`.
 
 May import: `engine.report` and lower; never `engine.interview` (a sibling).
 """

@@ -31,8 +31,11 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from ..errors import InferenceError, InputError, ZhikeError, did_you_mean
+from ..errors import InferenceError, InputError, ZhikeError
+from ..i18n import LANGS, _, current_lang, set_lang, tr
+from ..reasoning.profile import did_you_mean_labels
 from ..rules.model import Rulebase, Strategy
+from ..words.labels import suggest
 from .mapping import MapSpec, Plan, build_plan, load_map, map_from_dict
 
 RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
@@ -40,12 +43,6 @@ DEFAULT_CACHE = 4096
 CHUNK = 64
 Outcome = tuple[list[Any] | None, str | None, str | None]  # results, or (None, error code, message)
 
-_REASON_UI = {
-    "zh": {"none": "证据不足,尚无结论", "head": "{t}={c}({p:.0%})", "sep": ":", "open": "〔", "close": "〕",
-           "said": "客户原话「{}」", "join": ";"},
-    "en": {"none": "insufficient evidence for any conclusion", "head": "{t} = {c} ({p:.0%})", "sep": ": ",
-           "open": " [", "close": "]", "said": "said “{}”", "join": "; "},
-}
 LEADING = 3  # conclusions named in `reason`, most confident first
 
 
@@ -54,7 +51,7 @@ class RowError(InputError):
 
     def __init__(self, row: int, code: str, message: str):
         self.row, self.code, self.message = row, code, message
-        super().__init__(f"row {row}: {message} [{code}]")
+        super().__init__(_("row {row}: {message} [{code}]", row=row, message=message, code=code))
 
     def __reduce__(self):
         return (RowError, (self.row, self.code, self.message))
@@ -75,11 +72,13 @@ def select_columns(rb: Rulebase, wanted: str | Sequence[str] | None) -> list[str
         return every
     names = [w.strip() for w in (wanted.split(",") if isinstance(wanted, str) else wanted) if w.strip()]
     if not names:
-        raise InputError("--columns names no column; leave it out to get every result column")
+        raise InputError(_("--columns names no column; leave it out to get every result column"))
     bad = [n for n in names if n not in every]
     if bad:
-        raise InputError(f"--columns: no result column {bad[0]!r}{did_you_mean(bad[0], every)}; "
-                         f"the result columns are: {', '.join(every)}")
+        close = suggest(bad[0], [(c, (c,)) for c in every], limit=1)
+        raise InputError(_("--columns: there is no result column {name}", name=repr(bad[0]))
+                         + did_you_mean_labels(close)
+                         + _("; the result columns are: {columns}", columns=", ".join(every)))
     return list(dict.fromkeys(names))
 
 
@@ -108,7 +107,6 @@ class RowClassifier:
         self._plans: dict[tuple[str, ...], Plan] = {}
         self._cache: OrderedDict[Any, list[Any]] = OrderedDict()
         self.hits = self.misses = 0
-        self._ui = _REASON_UI[settings.lang]
         self._wanted = set(settings.columns)
 
     def plan(self, columns: tuple[str, ...]) -> Plan:
@@ -133,7 +131,7 @@ class RowClassifier:
         except Exception as e:
             if stage == "bad-value":
                 return None, stage, self._which_cell(columns, values, e)
-            return None, stage, f"this row cannot be classified: {_why(e)}"
+            return None, stage, _("this row cannot be classified: {why}", why=_why(e))
 
     def _classify(self, profile: Any) -> Outcome:
         from ..reasoning.inference import infer
@@ -173,12 +171,13 @@ class RowClassifier:
                     raise
                 except Exception as e:
                     name = columns[i] if i < len(columns) else f"#{i + 1}"
-                    return f"column {name!r}: cannot use {_preview(values[i])}: {_why(e)}"
+                    return _('column "{column}": cannot use {value}: {why}', column=name, value=_preview(values[i]),
+                             why=_why(e))
         except MemoryError:
             raise
         except Exception:  # the general message below is all that is left to say
             pass
-        return f"a cell of this row cannot be used: {_why(error)}"
+        return _("a cell of this row cannot be used: {why}", why=_why(error))
 
     def results(self, result: Any) -> list[Any]:
         """The result columns of one inference result."""
@@ -196,34 +195,45 @@ class RowClassifier:
         return [values.get(c) for c in self.settings.columns]
 
     def _reason(self, result: Any) -> str:
-        from ..report.describe import class_label, value_label
+        """Why, in one line: the leading conclusions, each with the evidence that carried it.
 
-        ui, lang, rb = self._ui, self.settings.lang, self.rb
+        What the customer said is quoted as the clause of their own words that
+        matched, never as a rule's example sentence; a rationale that quotes
+        such an example is left out, so no example can pass for this row's words.
+        """
+        from ..report.describe import class_label, value_label
+        from ..report.screen import quotes_an_example, said_clause
+
+        lang, rb = self.settings.lang, self.rb
         leading = sorted((c for c in result.conclusions.values() if c.value is not None),
                          key=lambda c: -c.confidence)[:LEADING]
         if not leading:
-            return ui["none"]
+            return tr(lang, "insufficient evidence for any conclusion")
         parts = []
         for c in leading:
-            head = ui["head"].format(t=c.typology.label.get(lang), c=class_label(rb, c.typology.id, c.value, lang),
-                                     p=c.confidence)
+            text = tr(lang, "{typology} = {label} ({percent})", typology=c.typology.label.get(lang),
+                      label=class_label(rb, c.typology.id, c.value, lang), percent=f"{c.confidence:.0%}")
             b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
             if b is None:
-                parts.append(head)
+                parts.append(text)
                 continue
-            facts = []
+            evidence = []
             for m in b.facts:
-                if m.kind == "fact":
+                if m.kind == "said":
+                    evidence.append(tr(lang, "said “{words}”", words=_one_line(said_clause(m))))
+                elif m.kind == "fact":
                     f = rb.facts.get(m.id)
-                    facts.append(f"{f.label.get(lang) if f else m.id}={value_label(rb, m.id, m.value, lang)}")
-                elif m.kind == "said":
-                    facts.append(ui["said"].format(m.utterance))
+                    if f is not None:
+                        evidence.append(f"{f.label.get(lang)}={value_label(rb, m.id, m.value, lang)}")
                 else:
                     t = rb.typologies.get(m.id)
-                    facts.append(f"{t.label.get(lang) if t else m.id}={class_label(rb, m.id, m.value, lang)}")
-            text = f"{head}{ui['sep']}{_one_line(b.rule.rationale.get(lang))}"
-            if facts:
-                text += f"{ui['open']}{ui['join'].join(facts)}{ui['close']}"
+                    if t is not None:
+                        evidence.append(f"{t.label.get(lang)}={class_label(rb, m.id, m.value, lang)}")
+            if evidence:
+                text = tr(lang, "{conclusion}: {evidence}", conclusion=text, evidence=tr(lang, "; ").join(evidence))
+            rationale = _one_line(b.rule.rationale.get(lang))
+            if rationale and not quotes_an_example(b.rule, rationale):
+                text = tr(lang, "{text} [{why}]", text=text, why=rationale)
             parts.append(text)
         return " | ".join(parts)
 
@@ -239,9 +249,9 @@ def _one_line(s: str) -> str:
 def _why(e: BaseException) -> str:
     """An unexpected error in plain words, one line, bounded."""
     if isinstance(e, OverflowError):
-        return "the number is too large"
+        return _("the number is too large")
     if isinstance(e, RecursionError):
-        return "the value is nested too deeply"
+        return _("the value is nested too deeply")
     try:
         text = _one_line(str(e))
     except Exception:
@@ -256,8 +266,8 @@ def _preview(value: Any) -> str:
     try:
         text = repr(value)
     except Exception:  # e.g. an int past Python's 4300-digit conversion limit
-        return f"a value of type {type(value).__name__}"
-    return text if len(text) <= 40 else f"{text[:24]}… ({len(text):,} characters)"
+        return _("a value of type {type}", type=type(value).__name__)
+    return text if len(text) <= 40 else _("{start}… ({n} characters)", start=text[:24], n=format(len(text), ","))
 
 
 def _next_best_action(result: Any, lang: str) -> str | None:
@@ -282,9 +292,10 @@ PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WATCH_SECONDS = 0.5  # how often a worker without prctl checks that its parent is alive
 
 
-def _init_worker(settings: Settings, parent: int) -> None:
+def _init_worker(settings: Settings, parent: int, lang: str) -> None:
     global _worker, _worker_error, _parent
     _parent = parent
+    set_lang(lang)  # a row's reject reason speaks the caller's language, even in a spawned worker
     _die_with_parent(parent)
     # Ctrl-C and SIGTERM are the parent's to handle: it stops the run, saves the
     # checkpoint and shuts the pool down, letting the chunks in flight finish. Sent
@@ -363,7 +374,7 @@ def _work(chunk: list[tuple[tuple[str, ...], Sequence[Any]] | None]) -> tuple[li
     if os.getppid() != _parent:
         os._exit(0)  # orphaned: the parent was killed
     if _worker is None:
-        raise InferenceError(f"a batch worker could not start: {_worker_error}")
+        raise InferenceError(_("a batch worker could not start: {error}", error=_worker_error))
     h, m = _worker.hits, _worker.misses
     out = [None if item is None else _worker(*item) for item in chunk]
     return out, _worker.hits - h, _worker.misses - m
@@ -445,7 +456,8 @@ def _rows_apart(pool: _Pool, work: list) -> tuple[list[Outcome | None], int, int
         except (BrokenProcessPool, InferenceError, MemoryError):
             raise
         except Exception as e:
-            outcome, h, m = (None, "bad-value", f"this row cannot be sent to a worker process: {_why(e)}"), 0, 0
+            outcome, h, m = (None, "bad-value", _("this row cannot be sent to a worker process: {why}",
+                                                  why=_why(e))), 0, 0
         outcomes.append(outcome)
         hits, misses = hits + h, misses + m
     return outcomes, hits, misses
@@ -461,7 +473,7 @@ class _Pool:
 
     def _new(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.workers, mp_context=self.ctx, initializer=_init_worker,
-                                   initargs=(self.settings, os.getpid()))
+                                   initargs=(self.settings, os.getpid(), current_lang()))
 
     def submit(self, work: list) -> Any:
         return self._ex.submit(_work, work)
@@ -469,8 +481,8 @@ class _Pool:
     def restart(self) -> None:
         self.restarts += 1
         if self.restarts > 3:
-            raise InferenceError("batch workers keep dying inside the rule engine; run with --workers 1 "
-                                 "to find the row, or --resume to retry")
+            raise InferenceError(_("batch workers keep dying inside the rule engine; run with --workers 1 "
+                                   "to find the row, or --resume to retry"))
         # wait: forking the new workers while the old pool's threads still run risks a deadlock
         self._ex.shutdown(wait=True, cancel_futures=True)
         self._ex = self._new()
@@ -516,7 +528,7 @@ def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | 
     """
     if errors not in ("raise", "mark"):
         raise ValueError('errors must be "raise" or "mark"')
-    if lang not in _REASON_UI:
+    if lang not in LANGS:
         raise ValueError('lang must be "zh" or "en"')
     rb = compiled.rulebase if compiled is not None else _load_rulebase(rulebase)
     wanted = select_columns(rb, columns)
@@ -532,7 +544,7 @@ def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | 
             except MemoryError:
                 raise
             except Exception as e:  # not a mapping, or keys that cannot be names: this row's error
-                yield (n, rec, f"the record is not a mapping of column names to cells: {_why(e)}"), None
+                yield (n, rec, _("the record is not a mapping of column names to cells: {why}", why=_why(e))), None
                 continue
             cols = keys_seen.setdefault(cols, cols)  # one plan per distinct header
             yield (n, rec, None), (cols, values)
@@ -558,7 +570,7 @@ def classify_dataframe(df: Any, rulebase: Rulebase | str | Path | None = None, *
     try:
         import pandas as pd
     except ImportError:  # pragma: no cover - depends on the environment
-        raise ZhikeError("classify_dataframe needs pandas: pip install 'zhike[pandas]'") from None
+        raise ZhikeError(_("classify_dataframe needs pandas: pip install 'zhike[pandas]'")) from None
     clean = df.astype(object).where(df.notna(), None)
     names = [str(c) for c in clean.columns]
     records = (dict(zip(names, row, strict=True)) for row in clean.itertuples(index=False, name=None))

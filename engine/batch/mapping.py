@@ -27,25 +27,34 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, Problem, did_you_mean
-from ..reasoning.profile import Profile, ValueProblem, coerce_value
+from ..errors import InputError, Problem
+from ..i18n import N_, _, current_lang
+from ..reasoning.profile import (
+    Profile,
+    ValueProblem,
+    coerce_value,
+    did_you_mean_key,
+    did_you_mean_labels,
+    fact_label,
+    fact_named,
+)
 from ..rules.loader import RESERVED_UTTERANCES
 from ..rules.model import FactDef, Rulebase, Text, number_problem
 from ..rules.yamlpos import Located, Pos, YamlError, load_file, load_text
-from .tabular import ABSENT
+from ..words.labels import loose_key, suggest
+from .cells import ABSENT
 
-ALIASES_FILE = Path(__file__).resolve().parent / "aliases.yaml"
-_PUNCT = re.compile(r"[\W_]+")
 _SPACE = re.compile(r"[\s_]+")
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
                        Pos("<mapping>", 1, 1))
+# How a column came to its fact (ColumnPlan.how), as --explain-map says it
+HOW = {"map file": N_("mapping file"), "fact id": N_("fact id"), "label (zh)": N_("Chinese name"),
+       "label (en)": N_("English name"), "alias": N_("usual header"), "ignored": N_("ignored")}
 
 
 def header_key(s: Any) -> str:
     """How headers and table values are compared: NFKC, case-folded, no spaces or punctuation."""
-    text = unicodedata.normalize("NFKC", str(s)).casefold().strip()
-    key = _PUNCT.sub("", text)
-    return key or text  # a header or value made only of punctuation ("-", "?") keeps it
+    return loose_key(s)
 
 
 def value_key(v: Any) -> str:
@@ -54,7 +63,7 @@ def value_key(v: Any) -> str:
         return "true" if v else "false"
     if isinstance(v, (int, float)):
         if number_problem(v) is None:
-            return f"{float(v):g}"
+            return format(float(v), "g")
         return str(v)  # too large to be a number: it can only match as the text it is
     s = str(v).strip()
     if len(s) <= 100:  # longer text is never a number (see engine.rules.model.number_problem)
@@ -64,7 +73,7 @@ def value_key(v: Any) -> str:
             pass
         else:
             if number_problem(x) is None:
-                return f"{x:g}"
+                return format(x, "g")
     # Spaces and underscores go ("DECISION_MAKER" = "Decision Maker"); other punctuation stays,
     # so a range like "5-25" never meets the number 525.
     return _SPACE.sub("", unicodedata.normalize("NFKC", s).casefold())
@@ -83,10 +92,11 @@ class Range:
             return False
         return not (self.hi is not None and (x > self.hi or (x == self.hi and not self.hi_incl)))
 
-    def text(self) -> str:
+    def text(self, shown: str | None = None) -> str:
+        """e.g. `50≤x<500→medium`; `shown`: the value as the user knows it (its label)."""
         lo = "" if self.lo is None else f"{self.lo:g}{'≤' if self.lo_incl else '<'}"
         hi = "" if self.hi is None else f"{'≤' if self.hi_incl else '<'}{self.hi:g}"
-        return f"{lo}x{hi}→{self.value}"
+        return f"{lo}x{hi}→{self.value if shown is None else shown}"
 
 
 @dataclass
@@ -107,9 +117,9 @@ class ColumnPlan:
     index: int
     name: str
     fact: FactDef | None
-    how: str  # map file | fact id | label (zh) | label (en) | alias | ignored
+    how: str  # map file | fact id | label (zh) | label (en) | alias | ignored (a code: see HOW)
     translation: Translation | None = None
-    note: str = ""  # why a column is ignored, or where an alias comes from
+    note: str = ""  # why a column is ignored, or where an alias comes from (in the language of the run)
 
 
 @dataclass
@@ -175,7 +185,7 @@ class Plan:
                     value = [line for line in value.splitlines() if line.strip()]
                 value = coerce_value(f, value)
             except ValueProblem as e:
-                problems.append(f"column {column!r}: {e}")
+                problems.append(_('column "{column}": {problem}', column=column, problem=e))
                 continue
             if value is None:
                 continue
@@ -200,7 +210,8 @@ def _translate(raw: Any, f: FactDef, tr: Translation) -> Any:
         for want in tr.prefer:
             if want in distinct:
                 return want
-        raise ValueProblem(f"{f.id} takes one value, got several: {raw!r}")
+        raise ValueProblem(_('"{fact}" takes one answer, but the cell has several: {value}', fact=fact_label(f),
+                             value=repr(raw)))
     return _translate_one(raw, f, tr)
 
 
@@ -211,14 +222,21 @@ def _translate_one(raw: Any, f: FactDef, tr: Translation) -> Any:
             return tr.values[k]
     if tr.ranges and not isinstance(raw, bool):
         if isinstance(raw, (int, float)) and number_problem(raw) is not None:
-            raise ValueProblem(f"{raw!r} {number_problem(raw)}")
-        x = coerce_value(_NUMBER_FACT, raw) if not isinstance(raw, (int, float)) else float(raw)
+            raise ValueProblem(_('"{fact}": {value} is not a number the ranges can use (at most 15 digits before '
+                                 'the decimal point)', fact=fact_label(f), value=repr(raw)))
+        try:
+            x = coerce_value(_NUMBER_FACT, raw) if not isinstance(raw, (int, float)) else float(raw)
+        except ValueProblem:
+            raise ValueProblem(_('"{fact}": the ranges need a number, not {value}', fact=fact_label(f),
+                                 value=repr(raw))) from None
         if x is None:
             return None
         for r in tr.ranges:
             if r.holds(x):
                 return r.value
-        raise ValueProblem(f"{f.id}: {x:g} is in none of the ranges {', '.join(r.text() for r in tr.ranges)}")
+        lang = current_lang()
+        raise ValueProblem(_('"{fact}": {value} is in none of the ranges {ranges}', fact=fact_label(f), value=format(x, "g"),
+                             ranges=_(", ").join(r.text(f.label_of(r.value, lang)) for r in tr.ranges)))
     return raw
 
 
@@ -261,16 +279,16 @@ def map_from_located(loc: Located | None, rb: Rulebase, name: str) -> MapSpec:
     if loc is None:
         return spec
     if not isinstance(loc.value, dict):
-        raise InputError("", [Problem(loc.pos, "a mapping file is a mapping with `columns:` (and optionally "
-                                      "`auto: false`)", "map")])
+        raise InputError("", [Problem(loc.pos, _("a mapping file is a mapping with `columns:` (and optionally "
+                                                 "`auto: false`)"), "map")])
     for key, val in loc.value.items():
         if key not in ("columns", "auto", "ignore"):
-            err(val, f"unknown key {key!r}{did_you_mean(key, ['columns', 'auto', 'ignore'])}; "
-                "a mapping file has columns, auto and ignore")
+            err(val, _("unknown key {key}", key=repr(key)) + did_you_mean_key(key, ["columns", "auto", "ignore"])
+                + _("; a mapping file has `columns`, `auto` and `ignore`"))
     auto = loc.value.get("auto")
     if auto is not None:
         if not isinstance(auto.value, bool):
-            err(auto, "`auto` is true or false")
+            err(auto, _("`auto` is true or false"))
         else:
             spec.auto = auto.value
     ignore = loc.value.get("ignore")
@@ -278,13 +296,13 @@ def map_from_located(loc: Located | None, rb: Rulebase, name: str) -> MapSpec:
         items = ignore.value if isinstance(ignore.value, list) else [ignore]
         for item in items:
             if isinstance(item.value, (dict, list)) or item.value is None:
-                err(item, "`ignore` lists column headers")
+                err(item, _("`ignore` lists column headers"))
             else:
                 spec.entries.append(MapEntry(str(item.value), None, None, item.pos))
     cols = loc.value.get("columns")
     if cols is not None and cols.value is not None:
         if not isinstance(cols.value, dict):
-            err(cols, "`columns` maps column headers to fact ids, e.g. `客户节奏: pace`")
+            err(cols, _("`columns` maps column headers to facts, e.g. `客户节奏: pace`"))
         else:
             for column, val in cols.value.items():
                 entry = _map_entry(column, val, rb, err)
@@ -295,8 +313,9 @@ def map_from_located(loc: Located | None, rb: Rulebase, name: str) -> MapSpec:
         if e.fact is None or e.fact == RESERVED_UTTERANCES or rb.facts[e.fact].type == "list":
             continue
         if e.fact in seen:
-            problems.append(Problem(e.pos, f"fact {e.fact!r} is already mapped from column {seen[e.fact].column!r} "
-                                    f"(line {seen[e.fact].pos.line}); a one-value fact takes one column", "map"))
+            problems.append(Problem(e.pos, _('"{fact}" already comes from column "{column}" (line {line}); a fact '
+                                             'with one answer takes one column', fact=fact_label(rb.facts[e.fact]),
+                                             column=seen[e.fact].column, line=seen[e.fact].pos.line), "map"))
         seen[e.fact] = e
     if problems:
         raise InputError("", problems)
@@ -311,15 +330,17 @@ def _map_entry(column: str, val: Located, rb: Rulebase, err) -> MapEntry | None:
         f = _known_fact(val.value, val, rb, err)
         return MapEntry(column, f.id, None, pos) if f else None
     if not isinstance(val.value, dict):
-        err(val, f"column {column!r}: give a fact id, `ignore`, or a mapping with `fact:` and `values:`/`ranges:`")
+        err(val, _('column "{column}": give a fact, `ignore`, or a mapping with `fact:` and `values:`/`ranges:`',
+                   column=column))
         return None
     for key, sub in val.value.items():
         if key not in ("fact", "values", "ranges", "split", "prefer"):
-            err(sub, f"unknown key {key!r}{did_you_mean(key, ['fact', 'values', 'ranges', 'split', 'prefer'])}; "
-                "a column takes fact, values, ranges, split and prefer")
+            err(sub, _("unknown key {key}", key=repr(key))
+                + did_you_mean_key(key, ["fact", "values", "ranges", "split", "prefer"])
+                + _("; a column takes `fact`, `values`, `ranges`, `split` and `prefer`"))
     fact_loc = val.value.get("fact")
     if fact_loc is None or not isinstance(fact_loc.value, str):
-        err(fact_loc or val, f"column {column!r}: `fact:` names the fact this column holds")
+        err(fact_loc or val, _('column "{column}": `fact:` names the fact this column holds', column=column))
         return None
     f = _known_fact(fact_loc.value, fact_loc, rb, err)
     if f is None:
@@ -328,7 +349,7 @@ def _map_entry(column: str, val: Located, rb: Rulebase, err) -> MapEntry | None:
     values = val.value.get("values")
     if values is not None:
         if not isinstance(values.value, dict):
-            err(values, "`values` maps what the cells say to the fact's values, e.g. {是: true, 否: false}")
+            err(values, _("`values` maps what the cells say to the fact's answers, e.g. {是: true, 否: false}"))
         else:
             for raw, target in values.value.items():
                 v = _checked_value(f, target, err)
@@ -337,7 +358,7 @@ def _map_entry(column: str, val: Located, rb: Rulebase, err) -> MapEntry | None:
     ranges = val.value.get("ranges")
     if ranges is not None:
         if not isinstance(ranges.value, list):
-            err(ranges, "`ranges` is a list like [{below: 50, value: small}, {from: 50, value: large}]")
+            err(ranges, _("`ranges` is a list like [{below: 50, value: small}, {from: 50, value: large}]"))
         else:
             for item in ranges.value:
                 r = _range(item, f, err)
@@ -346,7 +367,7 @@ def _map_entry(column: str, val: Located, rb: Rulebase, err) -> MapEntry | None:
     split = val.value.get("split")
     if split is not None:
         if not isinstance(split.value, str) or not split.value:
-            err(split, "`split` is the text between several values in one cell, e.g. \";\"")
+            err(split, _("`split` is the text between several answers in one cell, e.g. \";\""))
         else:
             tr.split = split.value
     prefer = val.value.get("prefer")
@@ -364,7 +385,7 @@ _BAD = object()
 
 def _checked_value(f: FactDef, loc: Located, err) -> Any:
     if isinstance(loc.value, (dict, list)):
-        err(loc, f"{f.id}: a value table maps to one value")
+        err(loc, _('"{fact}": a value table maps to one answer', fact=fact_label(f)))
         return _BAD
     try:
         v = coerce_value(f, loc.value)
@@ -378,7 +399,7 @@ def _checked_value(f: FactDef, loc: Located, err) -> Any:
 
 def _range(item: Located, f: FactDef, err) -> Range | None:
     if not isinstance(item.value, dict) or "value" not in item.value:
-        err(item, "a range is a mapping like {from: 50, below: 500, value: medium}")
+        err(item, _("a range is a mapping like {from: 50, below: 500, value: medium}"))
         return None
     lo = hi = None
     lo_incl = hi_incl = True
@@ -386,13 +407,16 @@ def _range(item: Located, f: FactDef, err) -> Range | None:
         if key == "value":
             continue
         if key not in _RANGE_KEYS:
-            err(sub, f"unknown key {key!r} in a range; use from (≥), above (>), to (≤), below (<) and value")
+            err(sub, _("unknown key {key} in a range; use from (≥), above (>), to (≤), below (<) and value",
+                       key=repr(key)))
             return None
         if isinstance(sub.value, bool) or not isinstance(sub.value, (int, float)):
-            err(sub, f"`{key}` takes a number")
+            err(sub, _("`{key}` takes a number", key=key))
             return None
         if number_problem(sub.value) is not None:
-            err(sub, f"`{key}` {number_problem(sub.value)}")
+            finite = not isinstance(sub.value, float) or sub.value - sub.value == 0
+            err(sub, _("`{key}` is too large: a number has at most 15 digits before the decimal point", key=key)
+                if finite else _("`{key}` takes a finite number", key=key))
             return None
         is_lo, incl = _RANGE_KEYS[key]
         if is_lo:
@@ -405,79 +429,16 @@ def _range(item: Located, f: FactDef, err) -> Range | None:
     return Range(lo, lo_incl, hi, hi_incl, value)
 
 
-def _known_fact(fid: str, loc: Located, rb: Rulebase, err) -> FactDef | None:
-    f = rb.facts.get(fid)
+def _known_fact(name: str, loc: Located, rb: Rulebase, err) -> FactDef | None:
+    """The fact a mapping names, by id or by label (zh or en)."""
+    f = fact_named(rb, name)
     if f is None:
-        err(loc, f"unknown fact {fid!r}{did_you_mean(fid, rb.facts)}; see `zhike facts`", "unknown-fact")
+        lang = current_lang()
+        close = suggest(name, [(f.label.get(lang), (f.id, f.label.zh, f.label.en)) for f in rb.facts.values()])
+        err(loc, _("{name} names no fact", name=repr(name)) + did_you_mean_labels(close)
+            + _("; `zhike facts` lists them"), "unknown-fact")
     return f
 
-
-# --- built-in aliases -----------------------------------------------------------
-
-@dataclass
-class Alias:
-    fact: str
-    translation: Translation | None
-    origin: str  # e.g. "HubSpot / Salesforce export" for --explain-map
-
-
-_alias_cache: dict[str, tuple[dict[str, list[Alias]], dict[str, str]]] = {}
-_alias_data: dict | None = None
-
-
-def _load_alias_data() -> dict:
-    global _alias_data
-    if _alias_data is None:
-        try:
-            loc = load_file(ALIASES_FILE)
-        except YamlError as e:  # pragma: no cover - a packaging bug, not a user mistake
-            raise InputError("", e.problems) from None
-        _alias_data = loc.plain() if loc is not None else {}
-    return _alias_data
-
-
-def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, str]]:
-    """header key -> aliases usable with this rulebase; header key -> why a known header maps to nothing here."""
-    cached = _alias_cache.get(rb.sha256)
-    if cached is not None:
-        return cached
-    data = _load_alias_data()
-    out: dict[str, list[Alias]] = {}
-    for fid, entry in (data.get("aliases") or {}).items():
-        f = rb.facts.get(fid)
-        if f is None or not isinstance(entry, dict):
-            continue  # the loaded rulebase has no such fact (yet)
-        tr = Translation()
-        for raw, target in (entry.get("values") or {}).items():
-            try:
-                v = coerce_value(f, target)
-            except ValueProblem:
-                continue  # this rulebase's fact lacks that value: leave such cells to coerce_value
-            tr.values[value_key(raw)] = v[0] if isinstance(v, list) and len(v) == 1 else v
-        for item in entry.get("ranges") or []:
-            try:
-                v = coerce_value(f, item.get("value"))
-            except ValueProblem:
-                continue
-            lo_key = next((k for k in ("from", "above") if k in item), None)
-            hi_key = next((k for k in ("to", "below") if k in item), None)
-            tr.ranges.append(Range(item.get(lo_key) if lo_key else None, lo_key == "from",
-                                   item.get(hi_key) if hi_key else None, hi_key == "to", v))
-        tr.split = entry.get("split")
-        for p in entry.get("prefer") or []:
-            if p in f.values:
-                tr.prefer.append(p)
-        alias = Alias(fid, tr if tr else None, entry.get("origin", "common header"))
-        for h in entry.get("headers") or []:
-            out.setdefault(header_key(h), []).append(alias)
-    known = {header_key(h): f"{why}; no fact with that meaning in this rulebase"
-             for why, headers in (data.get("unmapped") or {}).items() for h in headers}
-    for fid, entry in (data.get("aliases") or {}).items():
-        if fid not in rb.facts and isinstance(entry, dict):
-            for h in entry.get("headers") or []:
-                known.setdefault(header_key(h), f"a usual header for the fact {fid!r}, which this rulebase lacks")
-    _alias_cache[rb.sha256] = (out, known)
-    return out, known
 
 
 # --- building the plan ------------------------------------------------------------
@@ -500,6 +461,8 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
     for f in rb.facts.values():
         for lang in ("zh", "en"):
             labels.setdefault(header_key(f.label.get(lang)), []).append((f.id, lang))
+    from .aliases import aliases_for  # it builds on this module's Translation and Range
+
     aliases, known_unmapped = aliases_for(rb)
 
     candidates: list[tuple[int, int, ColumnPlan]] = []
@@ -514,39 +477,44 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
             e = entries[0]
             used_entries.update(id(x) for x in entries)
             if e.fact is None:
-                plan.note = "ignored by the mapping file"
+                plan.note = _("ignored by the mapping file")
             else:
                 plan.fact, plan.how, plan.translation = rb.facts[e.fact], "map file", e.translation
                 candidates.append((_RANK["map file"], i, plan))
             continue
         if not spec.auto:
-            plan.note = "not in the mapping file (auto: false)"
+            plan.note = _("not in the mapping file (auto: false)")
             continue
         if name.startswith("_"):
-            plan.note = "zhike's own column (rejects file)"
+            plan.note = _("zhike's own column (rejects file)")
             continue
         if name in reserved:
-            plan.note = "a result column of an earlier run"
+            plan.note = _("a result column of an earlier run")
             continue
         if key in ids:
             plan.fact, plan.how = rb.facts[ids[key]], "fact id"
         elif key in labels:
             hits = labels[key]
-            if len({fid for fid, _ in hits}) > 1:
-                plan.note = f"label of several facts ({', '.join(sorted({fid for fid, _ in hits}))}); use --map"
+            if len({fid for fid, _lang in hits}) > 1:
+                names = sorted({fact_label(rb.facts[fid]) for fid, _lang in hits})
+                plan.note = _("the name of several facts ({facts}); say which in a --map file",
+                              facts=_(", ").join(names))
                 continue
             plan.fact, plan.how = rb.facts[hits[0][0]], f"label ({hits[0][1]})"
         elif key in aliases:
             a = aliases[key][0]
-            plan.fact, plan.how, plan.translation, plan.note = rb.facts[a.fact], "alias", a.translation, a.origin
+            plan.fact, plan.how, plan.translation = rb.facts[a.fact], "alias", a.translation
+            plan.note = a.origin.get(current_lang())
         else:
-            plan.note = known_unmapped.get(key, "no fact with this name, label or alias")
+            known = known_unmapped.get(key)
+            plan.note = (_("{what}: no fact with that meaning in this rulebase", what=known.get(current_lang()))
+                         if known is not None else _("no fact has this name"))
             continue
         candidates.append((_RANK.get(plan.how, 2), i, plan))
 
     taken: dict[str, ColumnPlan] = {}
     duplicates: list[tuple[int, str, str, str]] = []
-    for _, _, plan in sorted(candidates, key=lambda c: (c[0], c[1])):
+    for _rank, _index, plan in sorted(candidates, key=lambda c: (c[0], c[1])):
         f = plan.fact
         assert f is not None
         if f.type == "list":
@@ -555,7 +523,7 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
         if first is None:
             taken[f.id] = plan
         else:
-            plan.note = f"{f.id} already comes from column {first.name!r}"
+            plan.note = _('"{fact}" already comes from column "{column}"', fact=fact_label(f), column=first.name)
             plan.fact, plan.how, plan.translation = None, "ignored", None
             duplicates.append((plan.index, plan.name, f.id, first.name))
     missing = [e.column for e in spec.entries if id(e) not in used_entries]

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from typing import IO
 
 from ..errors import InputError
+from ..i18n import _
 
 GB_FAMILY = frozenset({"gb18030", "gbk", "gb2312"})
 # Encodings in which the bytes \r and \n only ever mean a line end (never part of
@@ -148,8 +149,9 @@ def check_bom(sample: bytes, encoding: str, name: str) -> None:
     """
     family = next((fam for bom, fam in _BOMS if sample.startswith(bom)), None)
     if family is not None and not encoding.replace("_", "-").startswith(family):
-        raise InputError(f"{name}: starts with a {family.upper()} byte order mark, so it is {family.upper()} "
-                         f"text, not {encoding}; leave out --encoding (or give --encoding {family})")
+        raise InputError(_("{name}: starts with a {family} byte order mark, so it is {family} text, not {encoding}; "
+                           "leave out --encoding (or give --encoding {option})", name=name, family=family.upper(),
+                           encoding=encoding, option=family))
 
 
 # --- one line's encoding ---------------------------------------------------------------
@@ -243,5 +245,6 @@ class LineDecoder:
             return u, None
         if not plausible:
             return g, None
-        return g, (f"reads both as UTF-8 ({_clip(u)}) and as {self.codec.upper()} ({_clip(g)}), and the file "
-                   "mixes the two, so which one it is cannot be told; save the file in one encoding")
+        return g, _("it reads both as UTF-8 ({utf8}) and as {codec} ({other}), and the file mixes the two, so which "
+                    "one it is cannot be told; save the file in one encoding", utf8=_clip(u), codec=self.codec.upper(),
+                    other=_clip(g))

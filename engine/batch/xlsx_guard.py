@@ -33,7 +33,8 @@ from xml.parsers import expat
 from xml.sax.saxutils import escape
 
 from ..errors import InputError
-from .tabular import CELL_LIMIT, MAX_COLUMNS
+from ..i18n import N_, _
+from .cells import CELL_LIMIT, MAX_COLUMNS
 
 XLSX_FILE_LIMIT = 1 << 30  # bytes of an XLSX read from stdin (spooled to a temporary file first)
 XLSX_SHEET_LIMIT = 1 << 30  # unpacked bytes of one worksheet's XML (streamed; this bounds the time)
@@ -53,7 +54,11 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 def _mib(n: int) -> str:
-    return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
+    return f"{n / (1 << 20):,.0f} MiB" if n >= 1 << 20 else _("{n} bytes", n=format(n, ","))
+
+
+def _xml_problem(e: expat.ExpatError) -> str:  # where, by position: expat's own words are English
+    return _("the XML breaks at line {line}, character {col}", line=e.lineno, col=e.offset + 1)
 
 
 def _one_line(e: BaseException) -> str:
@@ -63,8 +68,8 @@ def _one_line(e: BaseException) -> str:
 
 def _no_dtd(name: str, part: str):
     def refuse(*_args: Any) -> None:
-        raise InputError(f"{name}: {part} declares a DTD, which no XLSX part has; the workbook is not read "
-                         "(it could be an XML entity bomb)")
+        raise InputError(_("{name}: {part} declares a DTD, which no XLSX part has; the workbook is not read (it "
+                           "could be an XML entity bomb)", name=name, part=part))
     return refuse
 
 
@@ -88,8 +93,9 @@ def check_zip(fh: IO[bytes], name: str) -> set[str]:
     if i >= 0 and len(data) - i >= 22:
         parts, directory = struct.unpack("<HI", data[i + 10:i + 16])
         if parts > XLSX_MAX_PARTS or directory > XLSX_DIRECTORY_LIMIT:
-            raise InputError(f"{name}: the workbook's zip holds {parts:,} files in a {_mib(directory)} directory; "
-                             f"an XLSX may hold at most {XLSX_MAX_PARTS:,} (docs/limits.md)")
+            raise InputError(_("{name}: the workbook's zip holds {n} files in a {size} directory; an XLSX may hold "
+                               "at most {limit} (docs/limits.md)", name=name, n=format(parts, ","), size=_mib(directory),
+                               limit=format(XLSX_MAX_PARTS, ",")))
     fh.seek(0)
     sheets: set[str] = set()
     with zipfile.ZipFile(fh) as zf:
@@ -100,19 +106,26 @@ def check_zip(fh: IO[bytes], name: str) -> set[str]:
             if ctype == _SHEET_TYPE or "/worksheets/" in part:
                 sheets.add(part)
             elif ctype == _STRINGS_TYPE:
-                _check_part(info, name, XLSX_STRINGS_LIMIT, "the shared strings")
+                _check_part(info, name, XLSX_STRINGS_LIMIT, _SHARED_STRINGS)
     fh.seek(0)
     return sheets
 
 
-def _check_part(info: zipfile.ZipInfo, name: str, limit: int, what: str) -> None:
+_SHARED_STRINGS = N_("{name}: {part} unpacks to {size}; the shared strings may be at most {limit} (docs/limits.md); "
+                     "save the list as CSV")
+_OTHER_PART = N_("{name}: {part} unpacks to {size}; a part of this kind may be at most {limit} (docs/limits.md)")
+_WORKSHEET = N_("{name}: {part} unpacks to {size}; a worksheet may be at most {limit} (docs/limits.md); save the list "
+                "as CSV")
+
+
+def _check_part(info: zipfile.ZipInfo, name: str, limit: int, too_large: str) -> None:
     if info.file_size > limit:
-        raise InputError(f"{name}: {info.filename} unpacks to {_mib(info.file_size)}; {what} may be at most "
-                         f"{_mib(limit)} (docs/limits.md); save the list as CSV")
+        raise InputError(_(too_large, name=name, part=info.filename, size=_mib(info.file_size), limit=_mib(limit)))
     if info.file_size > XLSX_RATIO_FROM and info.file_size > XLSX_RATIO_LIMIT * max(info.compress_size, 1):
         ratio = info.file_size // max(info.compress_size, 1)
-        raise InputError(f"{name}: {info.filename} unpacks {ratio:,} times larger than it is packed; more than "
-                         f"{XLSX_RATIO_LIMIT} times is refused as a zip bomb (docs/limits.md)")
+        raise InputError(_("{name}: {part} unpacks {ratio} times larger than it is packed; more than {limit} times "
+                           "is refused as a zip bomb (docs/limits.md)", name=name, part=info.filename,
+                           ratio=format(ratio, ","), limit=XLSX_RATIO_LIMIT))
 
 
 def _content_types(zf: zipfile.ZipFile, name: str) -> dict[str, str]:
@@ -122,8 +135,8 @@ def _content_types(zf: zipfile.ZipFile, name: str) -> dict[str, str]:
     except KeyError:
         return {}
     if info.file_size > XLSX_PART_LIMIT:
-        raise InputError(f"{name}: [Content_Types].xml unpacks to {_mib(info.file_size)}; it may be at most "
-                         f"{_mib(XLSX_PART_LIMIT)}")
+        raise InputError(_(_OTHER_PART, name=name, part=info.filename, size=_mib(info.file_size),
+                           limit=_mib(XLSX_PART_LIMIT)))
     types: dict[str, str] = {}
 
     def start(tag: str, attrs: dict[str, str]) -> None:
@@ -212,11 +225,13 @@ def _read_shared_strings(src: IO[bytes], name: str, part: str) -> _Strings:
         data = src.read(1 << 16)
         read += len(data)
         if read > XLSX_STRINGS_LIMIT:
-            raise InputError(f"{name}: {part} is larger than {_mib(XLSX_STRINGS_LIMIT)} unpacked")
+            raise InputError(_("{name}: {part} is larger than {size} unpacked", name=name, part=part,
+                               size=_mib(XLSX_STRINGS_LIMIT)))
         try:
             p.Parse(data, not data)
         except expat.ExpatError as e:
-            raise InputError(f"{name}: {part} is damaged: {e}") from None
+            raise InputError(_("{name}: {part} is damaged: {why}", name=name, part=part, why=_xml_problem(e))) \
+                from None
         if not data:
             return out
 
@@ -298,11 +313,12 @@ class _SheetFilter(io.RawIOBase):
             data = self._src.read(1 << 16)
             self.read_bytes += len(data)
             if self.read_bytes > XLSX_SHEET_LIMIT:
-                raise InputError(f"{self._name}: {self._part} is larger than {_mib(XLSX_SHEET_LIMIT)} unpacked")
+                raise InputError(_("{name}: {part} is larger than {size} unpacked", name=self._name, part=self._part,
+                                   size=_mib(XLSX_SHEET_LIMIT)))
             try:
                 self._p.Parse(data, not data)
             except expat.ExpatError as e:
-                raise InputError(f"{self._name}: the sheet {self._part} is damaged: {e}") from None
+                raise self._damaged(_xml_problem(e)) from None
             self._done = not data
         n = min(len(b), len(self._out))
         b[:n] = self._out[:n]
@@ -319,9 +335,13 @@ class _SheetFilter(io.RawIOBase):
     def _problem(self, message: str) -> None:
         self.problems.setdefault(self._row, message)
 
+    def _too_long(self, ref: str) -> None:
+        self._problem(_("cell {ref} has more than {limit} characters, the limit for a cell; only its first {limit} are "
+                        "kept", ref=ref, limit=format(CELL_LIMIT, ",")))
+
     def _damaged(self, what: str) -> InputError:
-        return InputError(f"{self._name}: the sheet {self._part} is damaged: {what}; open it in Excel and save it "
-                          "again, or save it as CSV")
+        return InputError(_("{name}: the sheet {part} is damaged: {what}; open it in Excel and save it again, or "
+                            "save it as CSV", name=self._name, part=self._part, what=what))
 
     # -- expat handlers --
 
@@ -381,13 +401,14 @@ class _SheetFilter(io.RawIOBase):
         if "r" in attrs:
             n = _int(attrs["r"])
             if n is None or n < 1:
-                raise self._damaged(f"a row is numbered {attrs['r'][:20]!r}")
+                raise self._damaged(_("a row is numbered {number}", number=repr(attrs["r"][:20])))
         else:
             n = self._row + 1
         if n <= self._row:
-            raise self._damaged(f"row {n:,} comes after row {self._row:,}")
+            raise self._damaged(_("row {row} comes after row {previous}", row=format(n, ","), previous=format(self._row, ",")))
         if n > XLSX_MAX_ROWS:
-            raise InputError(f"{self._name}: the sheet has a row {n:,}; a sheet has at most {XLSX_MAX_ROWS:,} rows")
+            raise InputError(_("{name}: the sheet has a row {row}; a sheet has at most {limit} rows", name=self._name,
+                               row=format(n, ","), limit=format(XLSX_MAX_ROWS, ",")))
         self._row, self._col = n, 0
         self._emit(f'<row r="{n}">')
 
@@ -397,15 +418,16 @@ class _SheetFilter(io.RawIOBase):
         if ref is not None:
             m = _REF.fullmatch(ref)
             if m is None:
-                self._problem(f"a cell of row {self._row:,} has the reference {ref[:20]!r}")
+                self._problem(_("a cell of row {row} has the reference {ref}", row=format(self._row, ","),
+                                ref=repr(ref[:20])))
             elif _column(m.group(1)) <= self._col:
-                self._problem(f"cell {ref} comes after column {_letters(self._col)}; its cells are shown in "
-                              "file order")
+                self._problem(_("cell {ref} comes after column {column}; its cells are shown in file order", ref=ref,
+                                column=_letters(self._col)))
             else:
                 col = _column(m.group(1))
         if col > MAX_COLUMNS:
-            raise InputError(f"{self._name}: row {self._row:,} has a cell beyond column {_letters(MAX_COLUMNS)}, "
-                             "the last column a sheet has")
+            raise InputError(_("{name}: row {row} has a cell beyond column {column}, the last column a sheet has",
+                               name=self._name, row=format(self._row, ","), column=_letters(MAX_COLUMNS)))
         self._col = col
         self._cell = _Cell(col, attrs.get("s"), attrs.get("t", "n"))
 
@@ -415,8 +437,7 @@ class _SheetFilter(io.RawIOBase):
         ref = f"{_letters(cell.col)}{self._row}"
         v = "".join(cell.v)
         if cell.length > CELL_LIMIT:
-            self._problem(f"cell {ref} has more than {CELL_LIMIT:,} characters, the limit for a cell; "
-                          f"only its first {CELL_LIMIT:,} are kept")
+            self._too_long(ref)
             self._inline(ref, "".join(cell.t) if cell.type == "inlineStr" else v)
             return
         kind = cell.type
@@ -427,34 +448,34 @@ class _SheetFilter(io.RawIOBase):
         elif kind == "s":
             i = _int(v)
             if i is None or not 0 <= i < len(self._strings.strings):
-                self._problem(f"cell {ref} refers to shared string {v[:20]!r}, which the workbook does not have")
+                self._problem(_("cell {ref} refers to shared string {value}, which the workbook does not have",
+                                ref=ref, value=repr(v[:20])))
                 self._inline(ref, v)
             else:
                 if i in self._strings.too_long:
-                    self._problem(f"cell {ref} has more than {CELL_LIMIT:,} characters, the limit for a cell; "
-                                  f"only its first {CELL_LIMIT:,} are kept")
+                    self._too_long(ref)
                 self._emit(f'<c r="{ref}" t="s"><v>{i}</v></c>')
         elif kind == "n":
             style = cell.style
             if style is not None and not (style.isascii() and style.isdigit() and len(style) < 10):
-                self._problem(f"cell {ref} has the style {style[:20]!r}")
+                self._problem(_("cell {ref} has the style {style}", ref=ref, style=repr(style[:20])))
                 style = None
             if len(v) <= 64 and _NUMBER.fullmatch(v):
                 s = f' s="{style}"' if style else ""
                 self._emit(f'<c r="{ref}"{s}><v>{v}</v></c>')
             else:
-                self._problem(f"cell {ref} is marked as a number but holds {v[:20]!r}")
+                self._problem(_("cell {ref} is marked as a number but holds {value}", ref=ref, value=repr(v[:20])))
                 self._inline(ref, v)
         elif kind == "b" and v not in ("0", "1"):
-            self._problem(f"cell {ref} is marked as true/false but holds {v[:20]!r}")
+            self._problem(_("cell {ref} is marked as true/false but holds {value}", ref=ref, value=repr(v[:20])))
             self._inline(ref, v)
         elif kind == "d" and not self._iso_date(v):
-            self._problem(f"cell {ref} is marked as a date but holds {v[:20]!r}")
+            self._problem(_("cell {ref} is marked as a date but holds {value}", ref=ref, value=repr(v[:20])))
             self._inline(ref, v)
         elif kind in ("b", "d", "str", "e"):
             self._emit(f'<c r="{ref}" t="{kind}"><v>{_text(v)}</v></c>')
         else:
-            self._problem(f"cell {ref} has the unknown type {kind[:20]!r}")
+            self._problem(_("cell {ref} has the unknown type {kind}", ref=ref, kind=repr(kind[:20])))
             self._inline(ref, v)
 
     def _inline(self, ref: str, text: str) -> None:
@@ -495,8 +516,8 @@ class _SafeZip(zipfile.ZipFile):
                                         info.filename, self.strings)
             return self.current
         if info.file_size > XLSX_PART_LIMIT:
-            raise InputError(f"{self.name}: {info.filename} unpacks to {_mib(info.file_size)}; a part of this "
-                             f"kind may be at most {_mib(XLSX_PART_LIMIT)} (docs/limits.md)")
+            raise InputError(_(_OTHER_PART, name=self.name, part=info.filename, size=_mib(info.file_size),
+                               limit=_mib(XLSX_PART_LIMIT)))
         return super().open(info, mode, pwd, **kw)
 
     def read_strings(self, reader: Any) -> None:
@@ -509,8 +530,8 @@ class _SafeZip(zipfile.ZipFile):
         part = ct.PartName[1:]
         info = self.getinfo(part)
         if info.file_size > XLSX_STRINGS_LIMIT:
-            raise InputError(f"{self.name}: {part} unpacks to {_mib(info.file_size)}; the shared strings may be "
-                             f"at most {_mib(XLSX_STRINGS_LIMIT)} (docs/limits.md)")
+            raise InputError(_(_SHARED_STRINGS, name=self.name, part=part, size=_mib(info.file_size),
+                               limit=_mib(XLSX_STRINGS_LIMIT)))
         with zipfile.ZipFile.open(self, info) as src:
             self.strings = _read_shared_strings(src, self.name, part)
         reader.shared_strings = self.strings.strings
@@ -524,7 +545,7 @@ class _SafeZip(zipfile.ZipFile):
         else:
             parts = sorted(self.sheets)
         for p in parts:
-            _check_part(self.getinfo(p), self.name, XLSX_SHEET_LIMIT, "a worksheet")
+            _check_part(self.getinfo(p), self.name, XLSX_SHEET_LIMIT, _WORKSHEET)
 
     def fraction(self) -> float | None:
         cur = self.current
@@ -544,8 +565,8 @@ class _SafeZip(zipfile.ZipFile):
                 except InputError:
                     raise
                 except Exception as e:  # openpyxl on a damaged sheet: any exception type
-                    raise InputError(f"{self.name}: the first sheet cannot be read after row {row:,}: "
-                                     f"{_one_line(e)}") from None
+                    raise InputError(_("{name}: the first sheet cannot be read after row {row} ({detail})",
+                                       name=self.name, row=format(row, ","), detail=_one_line(e))) from None
             row += 1
             problem = self.current.problems.pop(row, None) if self.current is not None else None
             yield values, problem
@@ -575,4 +596,5 @@ def open_workbook(fh: IO[bytes], name: str) -> tuple[Any, _SafeZip]:
     except Exception as e:  # openpyxl on a damaged workbook: any exception type
         if zf is not None:
             zf.close()
-        raise InputError(f"{name}: not a readable XLSX workbook ({_one_line(e)})") from None
+        raise InputError(_("{name}: not a readable XLSX workbook ({detail})", name=name, detail=_one_line(e))) \
+            from None

@@ -1,13 +1,13 @@
 """`zhike ask`: the questionnaire in a terminal, or scripted from a file of answers.
 
-The questions, their order and when to stop come from engine/questionnaire.py;
-this module only talks to the rep. The prompt is line based (type a number or
-the answer), which works the same in every terminal, over ssh and in tests.
+The questions, their order and when to stop come from engine/interview/; this
+module only talks to the rep. The prompt is line based (type a number or the
+answer), which works the same in every terminal, over ssh and in tests.
 """
 from __future__ import annotations
 
+import json
 import os
-import re
 import sys
 import time
 import unicodedata
@@ -15,91 +15,40 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EXIT_OK, InputError
+from ..i18n import N_, _, current_lang, ngettext, set_lang
+from ..interview.answers import choices_of, parse_answer
 from ..reasoning.profile import ValueProblem
 from ..report.output import OutputError, check_output_path, write_text
-from ..rules.model import FactDef
 
-UI = {
-    "zh": {
-        "title": "知客 · 问答", "goals": "目标", "all": "全部", "commands":
-            "输入编号或答案;? 为什么问 · how 结论怎么来的 · back 返回上一题 · skip 不知道 · quit 保存退出",
-        "progress": "第 {n} 题 · 还剩约 {left} 题", "for": "为了", "help": "提示", "prompt": "> ",
-        "more": "… ", "utter_hint": "每行一句客户原话,空行结束。",
-        "number_hint": "请输入数字", "range": "范围", "choose": "请输入 1–{k} 的编号,或选项名称",
-        "choose_many": "可多选:输入编号,用逗号或空格分开(如 1,3)", "empty": "请回答,或输入 skip 跳过、? 查看为什么问",
-        "previous": "之前的回答", "no_back": "已经是第一题,没有可返回的回答。", "skipped": "已记为不知道。",
-        "confident": "每个目标都已得出有足够把握的结论。", "exhausted": "没有还能改变结论的问题了。",
-        "below": "仍未定或把握不足", "saved": "已保存到 {path};继续请运行: zhike ask --resume {path}",
-        "resumed": "继续之前的问答: {path}", "unused": "未用到的已有回答", "report": "== 报告 ==",
-        "bad": "无法使用这个回答", "now": "当前结论", "going_back": "返回修改: {q}",
-    },
-    "en": {
-        "title": "zhike · questionnaire", "goals": "Goals", "all": "all", "commands":
-            "type a number or the answer; ? why this question · how how conclusions were reached · "
-            "back previous question · skip don't know · quit save and leave",
-        "progress": "Question {n} · about {left} left", "for": "for", "help": "Hint", "prompt": "> ",
-        "more": "… ", "utter_hint": "One remark per line, in the customer's words; an empty line ends.",
-        "number_hint": "type a number", "range": "range", "choose": "type a number from 1 to {k}, or the answer",
-        "choose_many": "several allowed: numbers separated by commas or spaces (e.g. 1,3)",
-        "empty": "please answer, or type skip, or ? to see why this is asked",
-        "previous": "previous answer", "no_back": "This is the first question; there is nothing to go back to.",
-        "skipped": "Recorded as don't know.",
-        "confident": "Every goal is concluded with enough confidence.",
-        "exhausted": "Nothing left to ask could change the conclusions.",
-        "below": "still undecided or not confident", "saved": "Saved to {path}; continue with: zhike ask --resume {path}",
-        "resumed": "Continuing the session in {path}", "unused": "answers not needed", "report": "== Report ==",
-        "bad": "cannot use this answer", "now": "Now", "going_back": "Back to: {q}",
-    },
-}
-
+# What the rep may type instead of an answer, in either language (full-width ？ counts; case does not).
 COMMANDS = {
     "why": {"?", "why", "为什么", "为啥", "为何"},
     "how": {"how", "怎么", "怎么来的", "如何"},
+    "report": {"report", "报告", "看报告"},
     "back": {"back", "返回", "上一题"},
     "skip": {"skip", "unknown", "跳过", "不知道", "不清楚"},
+    "skip_topic": {"skip topic", "skiptopic", "skip all", "跳过这类", "这类不知道", "这类都不知道", "都不知道"},
     "quit": {"quit", "exit", "退出"},
     "help": {"help", "帮助"},
 }
+COMMANDS_HELP = N_("type a number or the answer (a part of it is enough); ? why this question · "
+                   "how how the conclusions were reached · report the report so far · back previous question · "
+                   "skip don't know · skip topic don't know anything on this topic · quit save, show the report "
+                   "and leave")
 
 
 def command_of(text: str) -> str | None:
-    """The command a line is, if any (full-width ？ counts; case does not)."""
-    s = unicodedata.normalize("NFKC", text).strip().casefold()
+    """The command a line is, if any."""
+    s = " ".join(unicodedata.normalize("NFKC", text).strip().casefold().split())
     for name, words in COMMANDS.items():
         if s in words:
             return name
     return None
 
 
-def choices_of(fact: FactDef) -> list[Any]:
-    """What the numbers 1..k stand for: enum/list values, or yes/no."""
-    if fact.type == "bool":
-        return [True, False]
-    if fact.type in ("enum", "list") and fact.values:
-        return list(fact.values)
-    return []
-
-
-def parse_answer(fact: FactDef, text: str) -> Any:
-    """A raw answer for coerce_value: numbers pick choices; anything else is passed on as typed."""
-    s = text.strip()
-    choices = choices_of(fact)
-    if choices:
-        parts = [p for p in re.split(r"[\s,，、;；]+", s) if p]
-        if parts and all(p.isdigit() for p in parts):
-            idx = [int(p) for p in parts]
-            if all(1 <= i <= len(choices) for i in idx) and (fact.type == "list" or len(idx) == 1):
-                picked = [choices[i - 1] for i in idx]
-                return picked if fact.type == "list" else picked[0]
-            if fact.type != "bool":  # yes/no also takes 0/1 as typed
-                raise ValueProblem(f"choose 1..{len(choices)}")
-    return s
-
-
 class _Terminal:
     def __init__(self, lang: str):
         self.lang = lang
-        self.t = UI[lang]
         # Prompts follow the report: on stdout in a terminal, on stderr when the report is redirected.
         self.out = sys.stdout if sys.stdout.isatty() else sys.stderr
         if self.out is sys.stdout:
@@ -126,70 +75,88 @@ class _Terminal:
 
 
 def run(*, lang: str, goals: list[str], answers: Path | None, save: Path | None, resume: Path | None, fmt: str,
-        output: str | None, rulebase: Path) -> int:
+        output: str | None, rulebase: Path, debug: bool = False, detail: bool = False) -> int:
+    """Interview the rep (or run a file of answers), then write the report. `debug` shows rule ids in
+    `why` / `how` and in the report; `detail` gives the report's full explanation."""
     from ..interview import session as sess
     from ..interview.questionnaire import Questionnaire, resolve_goals
     from ..reasoning.compiler import compile_rulebase
-    from ..report.render import render
     from ..rules.loader import load_rulebase
 
     interactive = answers is None
     # before any question: a rep must not answer twenty questions to learn the file cannot be written
     if save is not None:
-        where = check_output_path(save, [answers], what="session file").parent
+        where = check_output_path(save, [answers], what=_("session file")).parent
         if not os.access(where, os.W_OK):
-            raise OutputError(f"cannot write {save}: directory {where} is not writable")
+            raise OutputError(_("cannot write {path}: folder {folder} is not writable", path=save, folder=where))
     if output not in (None, "-"):
-        check_output_path(output, [answers, resume, save], what="report")
+        check_output_path(output, [answers, resume, save], what=_("report"))
         if save is not None and os.path.realpath(output) == os.path.realpath(save):
-            raise InputError(f"{output}: the report and the session file (--save) are the same file; "
-                             "choose another name for one of them")
+            raise InputError(_("{path}: the report and the session file (--save) are the same file; "
+                               "choose another name for one of them", path=output))
     rb = load_rulebase(rulebase)
     resolve_goals(rb, list(goals))  # an unknown goal is the more useful message, so it goes first
     if interactive and not sys.stdin.isatty():
-        raise InputError("zhike ask: no terminal to ask in (stdin is not a terminal); "
-                         "give --answers FILE to run from a file of answers")
+        raise InputError(_("zhike ask: no terminal to ask in (stdin is not a terminal); "
+                           "give --answers FILE to run from a file of answers"))
     loaded = sess.load(resume, rb) if resume else None
-    if loaded is not None and loaded.lang and _lang_is_default():
-        lang = loaded.lang
+    if loaded is not None and loaded.lang and loaded.lang != lang and _lang_is_default():
+        lang = loaded.lang  # the session goes on in its own language; its notes are read again in it
+        set_lang(lang)
+        loaded = sess.load(resume, rb)
     wanted = list(goals) or (loaded.goals if loaded else [])
     save_path = save or resume
     scripted: dict[str, Any] = {}
     name = ""
+    warnings: list = []
     if answers is not None:
-        scripted, name = sess.load_answers(answers, rb)
+        scripted, name = sess.load_answers(answers, rb, warnings)
     with compile_rulebase(rb) as compiled:
         q = Questionnaire(compiled, wanted or None, scripted=not interactive, name=name)
+        saved_goals = q.goals if wanted else []
         if loaded is not None:
-            q.preload(loaded.given)
+            sess.resume(q, loaded)
         q.preload(scripted)
         stale = loaded.stale if loaded else {}
         stale_skipped = loaded.stale_skipped if loaded else []
 
         def persist(path: Path | None) -> None:
             if path is not None:
-                sess.save(path, q, lang=lang, goals=wanted, stale=stale, stale_skipped=stale_skipped)
+                sess.save(path, q, lang=lang, goals=saved_goals, stale=stale, stale_skipped=stale_skipped)
 
         if interactive:
             term = _Terminal(lang)
             if loaded is not None:
-                term.say(UI[lang]["resumed"].format(path=resume))
+                term.say(_("Continuing the session in {path}", path=resume))
                 for note in loaded.notes:
                     term.say(f"  ! {note}")
-            done = _interview(q, term, lambda: persist(save_path), lambda p: persist(p), save_path)
-            if not done:
-                return EXIT_OK
-            _finish_message(q, term.say, lang)
+            if _Interview(q, term, persist, save_path, debug=debug).run():
+                _finish_message(q, term.say, lang)
         else:
             q.next_question()  # scripted: uses the file's answers as questions come up; asks nothing
             persist(save_path)
+            for w in warnings:
+                print(f"zhike ask: {w}", file=sys.stderr)
             if loaded is not None:
                 for note in loaded.notes:
                     print(f"zhike ask: {note}", file=sys.stderr)
             _script_summary(q, scripted, lang)
-        text = render(q.result(), fmt, lang)
+        text = _report(q, fmt, lang, detail=detail, debug=debug)
     write_text(text, output, inputs=[answers, resume, save, *rb.files])
     return EXIT_OK
+
+
+def _report(q, fmt: str, lang: str, *, detail: bool = False, debug: bool = False) -> str:
+    """The final report; in JSON it also records the interview (each question, its answer and time)."""
+    from ..interview.session import record
+    from ..report.render import render, to_json
+
+    result = q.result()
+    if fmt != "json":
+        return render(result, fmt, lang, detail=detail, debug=debug)
+    data = to_json(result, lang)
+    data["interview"] = {"goals": list(q.goals), "status": q.status().reason, "questions": record(q, lang)}
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
 def _lang_is_default() -> bool:
@@ -203,19 +170,24 @@ def _lang_is_default() -> bool:
         return False
 
 
+def _labels(q, facts) -> str:
+    """Facts by the names the rep knows, in the language of the run."""
+    lang = current_lang()
+    return _(", ").join(q.rb.facts[f].label.get(lang) for f in facts if f in q.rb.facts)
+
+
 def _finish_message(q, say, lang: str) -> None:
     from ..interview.questionnaire import conclusion_line
 
-    t = UI[lang]
     st = q.status()
     say("")
     if st.reason == "confident":
-        say(t["confident"])
+        say(_("Every goal is concluded with enough confidence."))
     else:
-        say(t["exhausted"])
+        say(_("Nothing left to ask could change the conclusions."))
         if st.unsettled:
-            names = ", ".join(q.rb.typologies[g].label.get(lang) for g in st.unsettled)
-            say(f"{t['below']}: {names}")
+            names = _(", ").join(q.rb.typologies[g].label.get(lang) for g in st.unsettled)
+            say(_("Still undecided or not confident: {goals}", goals=names))
     r = q.result()
     for g in q.goals:
         say(f"  {conclusion_line(q, r, g, lang)}")
@@ -225,121 +197,170 @@ def _finish_message(q, say, lang: str) -> None:
 def _script_summary(q, scripted: dict[str, Any], lang: str) -> None:
     used = [f for f in q.history if f in scripted]
     unused = [f for f in scripted if f not in q.history]
-    msg = f"zhike ask: {len(used)} answers used"
+    msg = ngettext("{n} answer used", "{n} answers used", len(used))
     if unused:
-        msg += f"; not needed: {', '.join(unused)}"
+        msg += _("; not needed: {facts}", facts=_labels(q, unused))
     if q.unavailable:
-        msg += f"; no answer for: {', '.join(sorted(q.unavailable, key=list(q.rb.facts).index))}"
-    print(msg, file=sys.stderr)
+        msg += _("; no answer for: {facts}", facts=_labels(q, sorted(q.unavailable, key=list(q.rb.facts).index)))
+    print(f"zhike ask: {msg}", file=sys.stderr)
     st = q.status()
-    reason = UI["en"]["confident"] if st.reason == "confident" else UI["en"]["exhausted"]
-    if st.unsettled and st.reason != "confident":
-        reason += f" ({UI['en']['below']}: {', '.join(st.unsettled)})"
+    if st.reason == "confident":
+        reason = _("Every goal is concluded with enough confidence.")
+    else:
+        reason = _("Nothing left to ask could change the conclusions.")
+        if st.unsettled:
+            names = _(", ").join(q.rb.typologies[g].label.get(lang) for g in st.unsettled)
+            reason += " " + _("(still undecided or not confident: {goals})", goals=names)
     print(f"zhike ask: {reason}", file=sys.stderr)
 
 
-def _interview(q, term: _Terminal, persist, persist_to, save_path: Path | None) -> bool:
-    """Ask until done. False when the rep quit (the session is saved)."""
-    from ..interview.questionnaire import conclusion_line, how_text, why_text
+class _Interview:
+    """The terminal conversation: one question at a time, commands at any prompt."""
 
-    t = term.t
-    lang = term.lang
-    rb = q.rb
-    term.say(t["title"])
-    goal_names = ", ".join(rb.typologies[g].label.get(lang) for g in q.goals)
-    term.say(f"{t['goals']}: {goal_names}")
-    term.say(f"({t['commands']})")
-    forced: str | None = None
-    try:
-        while True:
-            question = q.question(forced) if forced else q.next_question()
-            forced = None
-            if question is None:
-                return True
-            number = len(q.history) + 1
-            f = question.fact
-            term.say("")
-            for_goals = ", ".join(rb.typologies[g].label.get(lang) for g in question.goals)
-            term.say(f"[{t['progress'].format(n=number, left=question.remaining)} · {t['for']} {for_goals}]")
-            term.say(f.question.get(lang))
-            if f.help:
-                term.say(f"  {t['help']}: {f.help.get(lang)}")
-            for i, c in enumerate(choices_of(f), 1):
-                term.say(f"  {i}) {f.label_of(c, lang)}")
-            if f.type == "list" and f.values:
-                term.say(f"  ({t['choose_many']})")
-            elif f.type == "number":
+    def __init__(self, q, term: _Terminal, persist, save_path: Path | None, *, debug: bool = False) -> None:
+        self.q, self.term, self.persist, self.save_path, self.debug = q, term, persist, save_path, debug
+        self.lang = term.lang
+
+    def run(self) -> bool:
+        """Ask until done (True) or the rep quits (False; the session is saved)."""
+        q, say = self.q, self.term.say
+        rb = q.rb
+        say(_("zhike · interview"))
+        say(_("Goals: {goals}", goals=_(", ").join(rb.typologies[g].label.get(self.lang) for g in q.goals)))
+        say(f"({_(COMMANDS_HELP)})")
+        forced: str | None = None
+        try:
+            while True:
+                question = q.question(forced) if forced else q.next_question()
+                forced = None
+                if question is None:
+                    return True
+                self._show(question)
+                outcome = self._answer(question)
+                if outcome == "quit":
+                    return False
+                if outcome not in (None, "answered"):
+                    forced = outcome  # back: ask that fact again
+        except (KeyboardInterrupt, OSError):  # Ctrl-C, or the terminal went away: keep the answers
+            self.persist(self.save_path)
+            raise
+
+    def _show(self, question) -> None:
+        q, say, lang = self.q, self.term.say, self.lang
+        f = question.fact
+        step = q.step(question)
+        self.persist(self.save_path)  # the estimate shown is saved too: --resume shows it again
+        say("")
+        topic = next((t.label.get(lang) for t in q.rb.topics if t.id == f.topic), None)
+        head = _("Question {n} · about {left} left", n=step.number, left=step.left)
+        say(f"[{head}" + (f" · {topic}]" if topic else "]"))
+        if step.change < 0:
+            say("  " + ngettext("(your last answer took {n} question off the estimate)",
+                                "(your last answer took {n} questions off the estimate)", -step.change))
+        elif step.change > 0:
+            say("  " + ngettext("(your last answer added {n} question to the estimate)",
+                                "(your last answer added {n} questions to the estimate)", step.change))
+        say(f.question.get(lang))
+        if f.help:
+            say("  " + _("Hint: {text}", text=f.help.get(lang)))
+        for i, c in enumerate(choices_of(f), 1):
+            say(f"  {i}) {f.label_of(c, lang)}")
+        if f.type == "list" and f.values:
+            say("  (" + _("several allowed: numbers or names separated by commas (e.g. 1,3)") + ")")
+        elif f.type == "number":
+            unit = f" {f.unit.get(lang)}" if f.unit else ""
+            if f.min is not None or f.max is not None:
                 lo = "" if f.min is None else f"{f.min:g}"
                 hi = "" if f.max is None else f"{f.max:g}"
-                unit = f" {f.unit.get(lang)}" if f.unit else ""
-                term.say(f"  ({t['number_hint']}; {t['range']} {lo}–{hi}{unit})" if lo or hi
-                         else f"  ({t['number_hint']}{unit})")
-            elif f.free_list:
-                term.say(f"  ({t['utter_hint']})")
-            if question.previous is not None:
-                from ..interview.questionnaire import SKIP
-                from ..report.describe import value_label
+                say("  (" + _("type a number; range {low}–{high}{unit}", low=lo, high=hi, unit=unit) + ")")
+            else:
+                say("  (" + _("type a number{unit}", unit=unit) + ")")
+        elif f.free_list:
+            say("  (" + _("One remark per line, in the customer's words; an empty line ends.") + ")")
+        if question.previous is not None:
+            from ..interview.questionnaire import SKIP
+            from ..report.describe import value_label
 
-                prev = t["skipped"] if question.previous is SKIP else value_label(rb, f.id, question.previous, lang)
-                term.say(f"  ({t['previous']}: {prev})")
-            while True:
-                line = term.read(t["prompt"])
-                if line is None:
-                    line = "quit"
-                cmd = command_of(line)
-                if cmd == "why":
-                    term.say(why_text(q, question, lang))
+            prev = _("don't know") if question.previous is SKIP else value_label(q.rb, f.id, question.previous, lang)
+            say("  (" + _("previous answer: {answer}", answer=prev) + ")")
+
+    def _answer(self, question) -> str | None:
+        """Read until the question is dealt with: "answered", "quit", or the fact to ask again (back)."""
+        from ..interview.questionnaire import how_text, status_line, why_text
+        from ..report.render import render
+
+        q, say, lang, f = self.q, self.term.say, self.lang, question.fact
+        before = q.result()
+        while True:
+            line = self.term.read("> ")
+            if line is None:
+                line = "quit"
+            cmd = command_of(line)
+            if cmd == "why":
+                say(why_text(q, question, lang, debug=self.debug))
+                continue
+            if cmd == "how":
+                say(how_text(q, q.result(), lang, debug=self.debug))
+                continue
+            if cmd == "report":
+                say(render(q.result(), "text", lang, debug=self.debug).rstrip("\n"))
+                continue
+            if cmd == "help":
+                say(f"({_(COMMANDS_HELP)})")
+                continue
+            if cmd == "quit":
+                path = self.save_path or Path.cwd() / f"zhike-session-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
+                self.persist(path)
+                say(_("Saved to {path}; continue with: zhike ask --resume {path}", path=path))
+                return "quit"
+            if cmd == "back":
+                back = q.back()
+                if back is None:
+                    say(_("This is the first question; there is nothing to go back to."))
                     continue
-                if cmd == "how":
-                    term.say(how_text(q, q.result(), lang))
-                    continue
-                if cmd == "help":
-                    term.say(f"({t['commands']})")
-                    continue
-                if cmd == "quit":
-                    path = save_path or Path.cwd() / f"zhike-session-{time.strftime('%Y%m%d-%H%M%S')}.yaml"
-                    persist_to(path)
-                    term.say(t["saved"].format(path=path))
-                    return False
-                if cmd == "back":
-                    back = q.back()
-                    if back is None:
-                        term.say(t["no_back"])
-                        continue
-                    persist()
-                    forced = back
-                    term.say(t["going_back"].format(q=rb.facts[back].question.get(lang)))
-                    break
-                if cmd == "skip":
-                    q.skip(f.id)
-                    persist()
-                    term.say(t["skipped"])
-                    break
-                if not line.strip():
-                    term.say(f"  {t['empty']}")
-                    continue
-                raw: Any = line
-                if f.free_list:
-                    lines = [line]
-                    while True:
-                        more = term.read(t["more"])
-                        if more is None or not more.strip():
-                            break
-                        lines.append(more)
-                    raw = lines
-                try:
-                    value = q.answer(f.id, raw if f.free_list else parse_answer(f, line))
-                except ValueProblem as e:
-                    hint = t["choose"].format(k=len(choices_of(f))) if choices_of(f) and f.type != "bool" else ""
-                    term.say(f"  {t['bad']}: {e}" + (f" — {hint}" if hint else ""))
-                    continue
-                persist()
-                if value is None:
-                    term.say(t["skipped"])
-                break
-            if not forced:
-                r = q.result()
-                term.say(f"  {t['now']}: " + " | ".join(conclusion_line(q, r, g, lang) for g in q.goals))
-    except (KeyboardInterrupt, OSError):  # Ctrl-C, or the terminal went away: keep the answers
-        persist()
-        raise
+                self.persist(self.save_path)
+                say(_("Back to: {question}", question=q.rb.facts[back].question.get(lang)))
+                return back
+            if cmd in ("skip", "skip_topic"):
+                others = q.skip_topic(f.id) if cmd == "skip_topic" else (q.skip(f.id) or [])
+                self.persist(self.save_path)
+                say(_("Recorded as don't know.") if not others else
+                    ngettext("Recorded as don't know, with {n} other question on this topic.",
+                             "Recorded as don't know, with {n} other questions on this topic.", len(others)))
+                say("  " + status_line(q, before, q.result(), lang))
+                self._suggest_topic_skip(f)
+                return "answered"
+            if not line.strip():
+                say("  " + _("please answer, or type skip, or ? to see why this is asked"))
+                continue
+            raw: Any = line
+            if f.free_list:
+                lines = [line]
+                while True:
+                    more = self.term.read("… ")
+                    if more is None or not more.strip():
+                        break
+                    lines.append(more)
+                raw = lines
+            try:
+                value = q.answer(f.id, raw if f.free_list else parse_answer(f, line))
+            except ValueProblem as e:
+                say("  " + _("cannot use this answer: {reason}", reason=e))
+                continue
+            self.persist(self.save_path)
+            if value is None:
+                say(_("Recorded as don't know."))
+            say("  " + status_line(q, before, q.result(), lang))
+            if value is None:
+                self._suggest_topic_skip(f)
+            return "answered"
+
+    def _suggest_topic_skip(self, fact) -> None:
+        """After two "don't know" in a row on one topic, show the shortcut that leaves out the rest of it."""
+        from ..interview.questionnaire import REP, SKIP
+
+        asked = [e for e in self.q.log if e.how == REP][-2:]
+        if (fact.topic and len(asked) == 2 and all(e.value is SKIP for e in asked)
+                and all(self.q.rb.facts[e.fact].topic == fact.topic for e in asked)):
+            self.term.say("  " + _("Don't know this topic at all? Type “skip topic” next time to leave out "
+                                   "its other questions."))

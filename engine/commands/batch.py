@@ -19,7 +19,6 @@ run, so a second run on the same output stops before touching anything.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -31,15 +30,16 @@ from typing import Any
 
 from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError
-from ..report.output import OutputError, OutputLock, _silence_stdout, atomic_write_text, check_output_path
-from .batch_io import Interrupts, Table, remove, sha256_file
+from ..i18n import N_, _, ngettext
+from ..report.output import OutputError, OutputLock, _silence_stdout, check_output_path
+from .batch_io import Interrupts, Table, load_checkpoint, remove, save_checkpoint, sha256_file
 
 CHECKPOINT_SECONDS = 2.0
-CHECKPOINT_VERSION = 2  # 2: hashes of the part files' bytes
-CHECKPOINT_MAX_BYTES = 1 << 20  # a checkpoint is a few hundred bytes; anything bigger is not one
 EXPLAIN_SAMPLE = 1000
+EXPLAIN_UNMAPPED = 12  # facts no column gives, named in --explain-map (`zhike facts` lists them all)
 _EXT = {"csv": ".csv", "xlsx": ".xlsx", "jsonl": ".jsonl"}
 REJECT_COLUMNS = ["_row", "_error_code", "_error"]
+REJECTS_FILE = N_("rejects file")
 
 
 def _checkpoint_rows() -> int:
@@ -83,10 +83,10 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
         # before anything is opened: a device, a FIFO or a symlink out of the directory is never written
         out_path = check_output_path(out_name, inputs)
     if resume and out_name is None:
-        raise InputError("--resume needs an output file (-o FILE): a run to stdout cannot be continued")
+        raise InputError(_("--resume needs an output file (-o FILE): a run to stdout cannot be continued"))
     if resume and input_path == "-":
-        raise InputError("--resume needs an input file: stdin cannot be read again, so a run from stdin "
-                         "cannot be continued; run it again without --resume")
+        raise InputError(_("--resume needs an input file: stdin cannot be read again, so a run from stdin cannot be "
+                           "continued; run it again without --resume"))
     rb = load_rulebase(rulebase)
     spec = load_map(mapping, rb) if mapping is not None else MapSpec([])
     wanted = select_columns(rb, columns)
@@ -97,15 +97,18 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
             _explain(reader, plan, rb, wanted, lang, input_path, spec)
             return EXIT_OK
         if not plan.mapped:
-            raise InputError(f"{reader.name}: none of the {len(reader.columns)} columns maps to a fact, so every "
-                             "row would be undecided; see `zhike batch --explain-map` and use --map")
+            raise InputError(ngettext("{name}: its one column names no fact, so every row would be undecided; see "
+                                      "`zhike batch --explain-map` and use --map",
+                                      "{name}: none of the {count} columns names a fact, so every row would be "
+                                      "undecided; see `zhike batch --explain-map` and use --map",
+                                      len(reader.columns), name=reader.name, count=format(len(reader.columns), ",")))
         out_fmt = format_for(out_name, output_format, "output") or (
             "csv" if reader.format == "xlsx" else reader.format)
         settings = Settings(rb, spec, wanted, lang, _cache_size(), frozenset(result_columns(rb)))
         job = _Job(reader, plan, settings, input_path, out_name, out_path, out_fmt, rejects, max_errors, workers,
                    resume, spec.sha256)
-        job.notes[:0] = [f"note: the mapping names column {col!r}, which {reader.name} does not have"
-                         for col in plan.missing_columns]
+        job.notes[:0] = [_('note: the mapping names column "{column}", which {name} does not have', column=col,
+                           name=reader.name) for col in plan.missing_columns]
         return job.run()
     finally:
         reader.close()
@@ -138,13 +141,14 @@ class _Job:
         while any(prefix + c in cols for c in result_names):
             prefix += "zhike_"  # an earlier run's output as input: keep both, never overwrite a column
         if prefix:
-            self.notes.append(f"note: the input already has result columns; the new ones are prefixed {prefix!r}")
+            self.notes.append(_('note: the input already has result columns; the new ones are prefixed "{prefix}"',
+                                prefix=prefix))
         self.out_columns = kept + [prefix + c for c in result_names]
         self.output = Table(out_fmt, out_path, self.out_columns, bom=out_path is not None,
                              jsonl_columns=self.out_columns)
         self.rejects_explicit = rejects is not None
         if rejects == "-" and out_path is None:
-            raise InputError("--rejects -: stdout already carries the output; give the rejects a file name")
+            raise InputError(_("--rejects -: stdout already carries the output; give the rejects a file name"))
         rej_path: Path | None = None
         if rejects is None:
             rej_path = self._default_rejects(reader.format, inputs)
@@ -154,12 +158,14 @@ class _Job:
             except InputError:
                 named = None  # an extension that names no format: written in the input's format
             if named is not None and named != reader.format:
-                raise InputError(f"--rejects {rejects}: rejected rows are written in the input's format "
-                                 f"({reader.format}) so they can be fixed and run again exactly as read; "
-                                 f"name the file {Path(rejects).stem}{_EXT[reader.format]}")
+                raise InputError(_("--rejects {path}: rejected rows are written in the input's format ({format}) so "
+                                   "they can be fixed and run again exactly as read; name the file {name}",
+                                   path=rejects, format=reader.format.upper(),
+                                   name=Path(rejects).stem + _EXT[reader.format]))
             if out_path is not None and _same(rejects, out_path):
-                raise InputError(f"--rejects {rejects}: that is the output file; give the rejects their own file")
-            rej_path = check_output_path(rejects, inputs, "rejects file")
+                raise InputError(_("--rejects {path}: that is the output file; give the rejects their own file",
+                                   path=rejects))
+            rej_path = check_output_path(rejects, inputs, _(REJECTS_FILE))
         self.rejects = Table(reader.format, rej_path, kept + REJECT_COLUMNS,
                               csv_encoding=reader.encoding or "utf-8", bom=(reader.encoding == "utf-8-sig"),
                               delimiter=reader.delimiter, jsonl_columns=kept)
@@ -167,10 +173,10 @@ class _Job:
         self.checkpoint = Path(str(out_path) + ".zhike-checkpoint.json") if out_path and inputs else None
         for t in (self.output, self.rejects):
             if t.final is not None:
-                check_output_path(t.part, inputs, "partial output")
+                check_output_path(t.part, inputs, _("partial output"))
         if self.checkpoint is not None:
-            check_output_path(self.checkpoint, inputs, "checkpoint")
-        self.locks = [OutputLock(t.final, w) for t, w in ((self.output, "output"), (self.rejects, "rejects file"))
+            check_output_path(self.checkpoint, inputs, _("checkpoint"))
+        self.locks = [OutputLock(t.final, _(w)) for t, w in ((self.output, N_("output")), (self.rejects, REJECTS_FILE))
                       if t.final is not None]
         self.key: dict[str, Any] = {}
         self.rows_in = self.rows_out = self.rejected = 0
@@ -187,62 +193,45 @@ class _Job:
         elif self.input_path != "-":
             base = Path(self.input_path)
         else:
-            return check_output_path("zhike-rejects" + ext, (), "rejects file")
+            return check_output_path("zhike-rejects" + ext, (), _(REJECTS_FILE))
         path = base.with_name(base.stem + ".rejects" + ext)
         if any(os.path.exists(path) and _same(src, path) for src in inputs):
             # `zhike batch X.rejects.csv -o X.csv`, a rejects file run again: never write over the input
             alt = base.with_name(base.stem + ".rejects-2" + ext)
-            self.notes.append(f"note: the rejects go to {alt}, because {path} is the input")
+            self.notes.append(_("note: the rejects go to {path}, because {input} is the input", path=alt, input=path))
             path = alt
-        return check_output_path(path, inputs, "rejects file")
+        return check_output_path(path, inputs, _(REJECTS_FILE))
 
     # -- checkpoints --
 
-    def _load_checkpoint(self) -> dict | None:
-        assert self.checkpoint is not None
-        if not self.checkpoint.exists():
-            _say(f"note: no checkpoint at {self.checkpoint}; starting from the first row")
-            return None
-        bad = f"{self.checkpoint}: this is not a zhike checkpoint (damaged?); run without --resume to start over"
-        try:
-            with open(self.checkpoint, "rb") as fh:
-                raw = fh.read(CHECKPOINT_MAX_BYTES + 1)
-            data = json.loads(raw.decode("utf-8")) if len(raw) <= CHECKPOINT_MAX_BYTES else None
-        except OSError as e:
-            raise InputError(f"{self.checkpoint}: cannot read the checkpoint ({e.strerror}); run without "
-                             "--resume to start over") from None
-        except (ValueError, RecursionError):
-            raise InputError(bad) from None
-        if not isinstance(data, dict) or not isinstance(data.get("key"), dict):
-            raise InputError(bad)
-        if data.get("version") != CHECKPOINT_VERSION or data.get("key") != self.key:
-            changed = [k for k in self.key if data["key"].get(k) != self.key[k]]
-            raise InputError(f"{self.checkpoint}: the interrupted run used a different "
-                             f"{', '.join(changed) or 'zhike version'}; run without --resume to start over")
-        counts = ("rows_done", "rows_out", "rejected", "last_row", "output_bytes", "rejects_bytes")
-        if not all(type(data.get(k)) is int and data[k] >= 0 for k in counts) or \
-                data["rows_done"] != data["rows_out"] + data["rejected"]:
-            raise InputError(bad)
-        # both checked before either is touched
-        self.output.verify(data["output_bytes"], data.get("output_sha256"))
-        if data["rejects_bytes"] and self.rejects.final is not None:
-            self.rejects.verify(data["rejects_bytes"], data.get("rejects_sha256"))
-        return data
+    def _held(self, rows: Iterator) -> Iterator:
+        """The classified rows, with signals held while the next one is being classified.
+
+        durable_rules calls our actions from C: a KeyboardInterrupt raised inside one is printed
+        by durable as a traceback and may leave the engine half-updated, so a signal that arrives
+        during inference waits until the row is classified (a fraction of a millisecond).
+        """
+        while True:
+            self.sig.hold()
+            try:
+                item = next(rows)
+            except StopIteration:
+                self.sig.release()
+                return
+            except BaseException:
+                self.sig.depth -= 1
+                raise
+            self.sig.release()
+            yield item
 
     def _save_checkpoint(self) -> None:
         if self.checkpoint is None:
             return
         self.sig.hold()
         try:
-            out_bytes, out_sha = self.output.offset()
-            rej_bytes, rej_sha = self.rejects.offset() if self.rejects.writer is not None else (0, None)
-            data = {
-                "version": CHECKPOINT_VERSION, "key": self.key, "rows_done": self.rows_in,
-                "rows_out": self.rows_out, "rejected": self.rejected, "last_row": self.last_row,
-                "output_bytes": out_bytes, "output_sha256": out_sha,
-                "rejects_bytes": rej_bytes, "rejects_sha256": rej_sha,
-            }
-            atomic_write_text(self.checkpoint, json.dumps(data, ensure_ascii=False, indent=1))
+            counts = {"rows_done": self.rows_in, "rows_out": self.rows_out, "rejected": self.rejected,
+                      "last_row": self.last_row}
+            save_checkpoint(self.checkpoint, self.key, counts, self.output, self.rejects)
             self.saved_rows = self.rows_in
         finally:
             self.sig.release()
@@ -274,8 +263,8 @@ class _Job:
         if skip:
             done = sum(1 for _ in islice(it, skip))
             if done < skip:
-                raise InputError(f"{self.checkpoint}: the input has fewer rows than the checkpoint counts; "
-                                 "run without --resume to start over")
+                raise InputError(_("{path}: the input has fewer rows than the checkpoint counts; run without --resume "
+                                   "to start over", path=self.checkpoint))
         cols = tuple(self.reader.columns)
         for rec in it:
             yield rec, (None if rec.error_code else (cols, rec.values))
@@ -302,10 +291,12 @@ class _Job:
     def _run(self) -> int:
         from ..batch.classify import Stats, classify_values
 
-        state = self._load_checkpoint() if self.resume and self.checkpoint is not None else None
+        state = None
+        if self.resume and self.checkpoint is not None:
+            state = load_checkpoint(self.checkpoint, self.key, self.output, self.rejects)
         if state is None and self.checkpoint is not None and self.checkpoint.exists():
-            _say(f"note: discarding the checkpoint of an earlier interrupted run ({self.checkpoint}); "
-                 "use --resume to continue it instead")
+            _say(_("note: discarding the checkpoint of an earlier interrupted run ({path}); use --resume to continue "
+                   "it instead", path=self.checkpoint))
             self.checkpoint.unlink()
         skip = 0
         progress = _Progress(self.reader) if sys.stderr.isatty() else None
@@ -320,8 +311,10 @@ class _Job:
                 if state["rejects_bytes"] and self.rejects.final is not None:
                     self.rejects.open(state["rejects_bytes"])
                 skip = self.rows_in
-                _say(f"resuming after {self.rows_in:,} rows ({self.rows_out:,} classified, "
-                     f"{self.rejected:,} rejected)")
+                _say(ngettext("resuming after {count} row ({classified} classified, {rejected} rejected)",
+                              "resuming after {count} rows ({classified} classified, {rejected} rejected)",
+                              self.rows_in, count=format(self.rows_in, ","), classified=format(self.rows_out, ","),
+                              rejected=format(self.rejected, ",")))
             else:
                 self.output.open()
             self._save_checkpoint()
@@ -330,7 +323,7 @@ class _Job:
             last_ckpt = time.monotonic()
             since = 0
             rows = classify_values(self._records(skip), self.settings, self.workers, stats=stats)
-            for rec, outcome in rows:
+            for rec, outcome in self._held(rows):
                 self.sig.hold()  # a row is written and counted whole, or not at all
                 if rec.error_code:
                     self._reject(rec, rec.error_code, rec.error or "")
@@ -381,7 +374,7 @@ class _Job:
                 self.checkpoint.unlink()
             except OSError:
                 pass
-        self._summary(stats)
+        _summary(self, stats)
         return EXIT_FAILED if self.rejected or self.stopped else EXIT_OK
 
     def _stop(self, e: BaseException) -> BaseException:
@@ -395,7 +388,7 @@ class _Job:
             except Exception:  # the original error matters more
                 pass
             self.sig.depth = 1
-        if isinstance(e, OutputError) and "standard output" in str(e):
+        if isinstance(e, OutputError) and None in (self.output.final, self.rejects.final):
             _silence_stdout()  # the interpreter would try to flush it again at exit
         keep = resumable and (self.saved_rows > 0 or not isinstance(e, OutputError))
         for t in (self.output, self.rejects):
@@ -407,31 +400,53 @@ class _Job:
                 pass
         if isinstance(e, OutputError):
             if keep:
-                return OutputError(f"{e}; {self.saved_rows:,} rows are saved: fix that and run the same command "
-                                   "with --resume to continue", EXIT_FAILED)
+                return OutputError(ngettext("{error}; {count} row is saved: fix that and run the same command with "
+                                            "--resume to continue",
+                                            "{error}; {count} rows are saved: fix that and run the same command with "
+                                            "--resume to continue", self.saved_rows, error=e,
+                                            count=format(self.saved_rows, ",")), EXIT_FAILED)
             return OutputError(str(e), EXIT_USAGE)
         if resumable:
-            _say(f"stopped after {self.saved_rows:,} rows; run the same command with --resume to continue")
+            _say(ngettext("stopped after {count} row; run the same command with --resume to continue",
+                          "stopped after {count} rows; run the same command with --resume to continue",
+                          self.saved_rows, count=format(self.saved_rows, ",")))
         elif self.out_path is not None:
-            _say(f"stopped after {self.rows_in:,} rows; the input was stdin, which cannot be read again, "
-                 "so run the whole command again")
+            _say(ngettext("stopped after {count} row; the input was stdin, which cannot be read again, so run the "
+                          "whole command again",
+                          "stopped after {count} rows; the input was stdin, which cannot be read again, so run the "
+                          "whole command again", self.rows_in, count=format(self.rows_in, ",")))
         return e
 
-    def _summary(self, stats) -> None:
-        dest = self.out_name or "stdout"
-        line = (f"zhike batch: {self.rows_in:,} {'row' if self.rows_in == 1 else 'rows'} in = {self.rows_out:,} "
-                f"classified + {self.rejected:,} rejected; output: {dest}")
-        if self.rejected or (self.rejects_explicit and self.rejects.final):
-            line += f"; rejects: {self.rejects.final or 'stdout'}"
-        _say(line)
-        for col, fact, first in self.plan.duplicates:
-            _say(f"warning: column {col!r} was not used: {fact} takes one column and comes from column {first!r}; "
-                 "name the one you want in a --map file (see --explain-map)")
-        if self.stopped:
-            _say(f"stopped after {self.rejected:,} rejected rows (--max-errors {self.max_errors}); "
-                 f"rows after row {self.last_row:,} of {self.reader.name} were not read")
-        if os.environ.get("ZHIKE_BATCH_STATS"):
-            _say(f"cache: {stats.cache_hits:,} hits, {stats.cache_misses:,} inferences")
+
+def _summary(job: _Job, stats: Any) -> None:
+    """The end of a run on stderr: the counts, a column that was not used, where --max-errors stopped."""
+    _say(summary_line(job.rows_in, job.rows_out, job.rejected, job.out_name,
+                      job.rejects.final if job.rejected or (job.rejects_explicit and job.rejects.final) else False))
+    rb = job.settings.rulebase
+    for col, fact, first in job.plan.duplicates:
+        _say(_('warning: column {column} was not used: "{fact}" takes one column and comes from column {first}; '
+               "name the one you want in a --map file (see --explain-map)", column=repr(col),
+               fact=rb.facts[fact].label.get(job.settings.lang), first=repr(first)))
+    if job.stopped:
+        _say(ngettext("stopped after {count} rejected row (--max-errors {max}); the rows after row {row} of "
+                      "{name} were not read",
+                      "stopped after {count} rejected rows (--max-errors {max}); the rows after row {row} of "
+                      "{name} were not read", job.rejected, count=format(job.rejected, ","), max=job.max_errors,
+                      row=format(job.last_row, ","), name=job.reader.name))
+    if os.environ.get("ZHIKE_BATCH_STATS"):
+        _say(_("cache: {hits} hits, {misses} inferences", hits=format(stats.cache_hits, ","),
+               misses=format(stats.cache_misses, ",")))
+
+
+def summary_line(rows_in: int, rows_out: int, rejected: int, output: str | None, rejects: Path | bool | None) -> str:
+    """The run in one line: rows in = classified + rejected, and where they went (`rejects`: False = not said)."""
+    line = ngettext("zhike batch: {count} row in = {classified} classified + {rejected} rejected; output: {output}",
+                    "zhike batch: {count} rows in = {classified} classified + {rejected} rejected; output: {output}",
+                    rows_in, count=format(rows_in, ","), classified=format(rows_out, ","), rejected=format(rejected, ","),
+                    output=output or _("stdout"))
+    if rejects is not False:
+        line += _("; rejects: {path}", path=rejects or _("stdout"))
+    return line
 class _Progress:
     """One line on stderr, redrawn at most five times a second (only on a terminal)."""
 
@@ -451,7 +466,8 @@ class _Progress:
         if frac is not None:
             n = int(frac * 24)
             bar = "[" + "#" * n + "." * (24 - n) + "] "
-        sys.stderr.write(f"\r{bar}{pct}{rows:,} rows  {rate:,.0f}/s  {rejected:,} rejected ")
+        sys.stderr.write("\r" + bar + pct + _("{rows} rows  {rate}/s  {rejected} rejected ", rows=format(rows, ","),
+                                               rate=format(rate, ",.0f"), rejected=format(rejected, ",")))
         sys.stderr.flush()
 
     def clear(self) -> None:
@@ -461,47 +477,84 @@ class _Progress:
 
 # --- --explain-map --------------------------------------------------------------------------
 
+# what each reject code (the `_error_code` column) means, for the dry run's summary
+REJECT_KINDS = {"bad-value": N_("an answer that does not fit its fact"), "csv": N_("a CSV row that cannot be read"),
+                "encoding": N_("text in an unexpected encoding"), "columns": N_("the wrong number of cells"),
+                "json": N_("a line that is not a JSON object"), "xlsx": N_("a damaged cell")}
+
+
 def _explain(reader, plan, rb, wanted: list[str], lang: str, input_path: str, spec) -> None:
-    from ..report.render import dwidth, pad
+    from ..batch.mapping import HOW
+    from ..report.textwidth import dwidth, pad
 
     out: list[str] = []
-    where = f"{reader.format.upper()}"
     if reader.format == "csv":
-        where += f", encoding {reader.encoding}, delimiter {reader.delimiter!r}"
+        where = _("CSV, encoding {encoding}, delimiter {delimiter}", encoding=reader.encoding,
+                  delimiter=repr(reader.delimiter))
+    else:
+        where = reader.format.upper()
     if reader.detail:
-        where += f", {reader.detail}"
-    out.append(f"{reader.name}: {where}, {len(reader.columns)} columns")
-    out.append(f"rulebase: {rb.name} {rb.version} (sha256 {rb.sha256[:12]})"
-               + (f"; mapping: {spec.name}" if spec.entries else ""))
+        where = _("{where}, {detail}", where=where, detail=reader.detail)
+    out.append(ngettext("{name}: {where}, {count} column", "{name}: {where}, {count} columns", len(reader.columns),
+                        name=reader.name, where=where, count=format(len(reader.columns), ",")))
+    line = _("rulebase: {name} {version}", name=rb.title.get(lang) or rb.name, version=rb.version)
+    if spec.entries:
+        line += _("; mapping: {name}", name=spec.name)
+    out.append(line)
     out.append("")
-    width = min(36, max([dwidth(c or "(blank)") for c in reader.columns] + [6]))
-    fwidth = max([dwidth(p.fact.id) for p in plan.mapped] + [4])
-    out.append(f"{pad('column', width)}    {pad('fact', fwidth)}  how")
+    blank = _("(blank)")
+    head = (_("column"), _("fact it gives"), _("matched by"))
+    width = min(36, max([dwidth(c or blank) for c in reader.columns] + [dwidth(head[0]), 6]))
+    fwidth = max([dwidth(p.fact.label.get(lang)) for p in plan.mapped] + [dwidth(head[1]), 4])
+    out.append(f"{pad(head[0], width)}    {pad(head[1], fwidth)}  {head[2]}")
     for p in plan.plans:
-        name = p.name or "(blank)"
-        if p.fact is not None:
-            how = p.how + (f": {p.note}" if p.note else "")
-            if p.translation is not None:
-                tr = p.translation
-                shown = [f"{k}→{v}" for k, v in list(tr.values.items())[:4]] + [r.text() for r in tr.ranges[:4]]
-                more = len(tr.values) + len(tr.ranges) - len(shown)
-                if shown:
-                    how += f"; values {', '.join(shown)}" + (f" (+{more})" if more > 0 else "")
-            label = p.fact.label.get(lang)
-            out.append(f"{pad(name, width)}  → {pad(p.fact.id, fwidth)}  {how} [{label}]")
-        else:
-            out.append(f"{pad(name, width)}    {pad('-', fwidth)}  ignored: {p.note}")
+        name = p.name or blank
+        if p.fact is None:
+            out.append(f"{pad(name, width)}    {pad('-', fwidth)}  " + _("ignored: {why}", why=p.note))
+            continue
+        how = _(HOW.get(p.how, p.how)) + (f": {p.note}" if p.note else "")
+        if p.translation is not None:
+            tr = p.translation
+            shown = [f"{k}→{_value_shown(p.fact, v, lang)}" for k, v in list(tr.values.items())[:4]]
+            shown += [r.text(_value_shown(p.fact, r.value, lang)) for r in tr.ranges[:4]]
+            more = len(tr.values) + len(tr.ranges) - len(shown)
+            if shown:
+                how += _("; values {values}", values=", ".join(shown))
+                if more > 0:
+                    how += f" (+{more})"
+        out.append(f"{pad(name, width)}  → {pad(p.fact.label.get(lang), fwidth)}  {how}")
     facts = {p.fact.id for p in plan.mapped}
     out.append("")
-    out.append(f"{len(plan.mapped)} of {len(plan.columns)} columns map to {len(facts)} facts; "
-               f"{len(plan.ignored)} ignored (kept unchanged in the output)")
-    unmapped = [f for f in rb.facts if f not in facts]
+    out.append(ngettext("{mapped} of {count} column gives {facts}; {ignored} ignored (kept unchanged in the output)",
+                        "{mapped} of {count} columns give {facts}; {ignored} ignored (kept unchanged in the output)",
+                        len(plan.columns), mapped=len(plan.mapped), count=len(plan.columns), ignored=len(plan.ignored),
+                        facts=ngettext("{n} fact", "{n} facts", len(facts))))
+    unmapped = [f.label.get(lang) for fid, f in rb.facts.items() if fid not in facts]
     if unmapped:
-        out.append(f"facts no column gives: {', '.join(unmapped)}")
+        shown = _(", ").join(unmapped[:EXPLAIN_UNMAPPED])
+        if len(unmapped) > EXPLAIN_UNMAPPED:
+            rest = len(unmapped) - EXPLAIN_UNMAPPED
+            shown = ngettext("{shown} and {n} more fact", "{shown} and {n} more facts", rest, shown=shown)
+        out.append(_("facts no column gives: {facts}", facts=shown))
     for col in plan.missing_columns:
-        out.append(f"the mapping names column {col!r}, which the input does not have")
-    out.append(f"result columns: {', '.join(wanted)}")
-    # A dry run of the first rows: what would be rejected, before a long run.
+        out.append(_('the mapping names column "{column}", which the input does not have', column=col))
+    out.append(_("result columns: {columns}", columns=", ".join(wanted)))
+    out += _dry_run(reader, plan)
+    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.flush()
+
+
+def _value_shown(fact, value, lang: str) -> str:
+    """A value of a value table as the user knows it: its label; unknown for None."""
+    if value is None:
+        return _("unknown")
+    if isinstance(value, list):
+        return "+".join(fact.label_of(v, lang) for v in value)
+    return fact.label_of(value, lang)
+
+
+def _dry_run(reader, plan) -> list[str]:
+    """What the first rows would give: how many would be rejected, and why, before a long run."""
     codes: dict[str, int] = {}
     examples: dict[str, str] = {}
     n = 0
@@ -509,17 +562,17 @@ def _explain(reader, plan, rb, wanted: list[str], lang: str, input_path: str, sp
         n += 1
         if rec.error_code:
             codes[rec.error_code] = codes.get(rec.error_code, 0) + 1
-            examples.setdefault(rec.error_code, f"row {rec.row}: {rec.error}")
+            examples.setdefault(rec.error_code, _("row {row}: {problem}", row=rec.row, problem=rec.error))
             continue
-        _, problems = plan.profile(list(rec.values))
+        _profile, problems = plan.profile(list(rec.values))
         if problems:
             codes["bad-value"] = codes.get("bad-value", 0) + 1
-            examples.setdefault("bad-value", f"row {rec.row}: {problems[0]}")
+            examples.setdefault("bad-value", _("row {row}: {problem}", row=rec.row, problem=problems[0]))
     bad = sum(codes.values())
-    out.append("")
-    out.append(f"checked the first {n:,} rows: {bad:,} would be rejected"
-               + (":" if bad else ""))
+    out = ["", ngettext("checked the first {count} row: {bad} would be rejected",
+                        "checked the first {count} rows: {bad} would be rejected", n, count=format(n, ","),
+                        bad=format(bad, ","))]
     for code, count in sorted(codes.items()):
-        out.append(f"  {code}: {count:,}, e.g. {examples[code]}")
-    sys.stdout.write("\n".join(out) + "\n")
-    sys.stdout.flush()
+        out.append("  " + _("{code} ({kind}): {count}, e.g. {example}", code=code,
+                            kind=_(REJECT_KINDS.get(code, code)), count=format(count, ","), example=examples[code]))
+    return out

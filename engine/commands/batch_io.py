@@ -10,6 +10,7 @@ Every OS error while writing becomes one line (`OutputError`).
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import stat
@@ -20,9 +21,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import InputError
-from ..report.output import OutputError, write_failure
+from ..i18n import N_, _
+from ..report.output import OutputError, atomic_write_text, os_reason, write_failure
 
 _BLOCK = 1 << 20
+CHECKPOINT_VERSION = 2  # 2: hashes of the part files' bytes
+CHECKPOINT_MAX_BYTES = 1 << 20  # a checkpoint is a few hundred bytes; anything bigger is not one
+# what each setting in a checkpoint's key is, for "the interrupted run used a different …"
+CHECKPOINT_SETTINGS = {
+    "zhike": N_("zhike version"), "input": N_("input file"), "input_sha256": N_("input content"),
+    "rulebase_sha256": N_("rulebase"), "map_sha256": N_("mapping file"), "lang": N_("language"),
+    "columns": N_("result columns"), "output_format": N_("output format"), "input_format": N_("input format"),
+    "encoding": N_("encoding"), "rejects": N_("rejects file"),
+}
+_COUNTS = ("rows_done", "rows_out", "rejected", "last_row", "output_bytes", "rejects_bytes")
 
 
 def sha256_file(path: str) -> str:
@@ -32,7 +44,7 @@ def sha256_file(path: str) -> str:
             for block in iter(lambda: fh.read(_BLOCK), b""):
                 h.update(block)
     except OSError as e:
-        raise InputError(f"{path}: cannot read: {e.strerror}") from None
+        raise InputError(_("{path}: cannot read it: {reason}", path=path, reason=os_reason(e))) from None
     return h.hexdigest()
 
 
@@ -41,7 +53,7 @@ def _hash_range(fd: int, h: Any, start: int, end: int) -> None:
     while start < end:
         data = os.pread(fd, min(_BLOCK, end - start), start)
         if not data:
-            raise OSError(5, "the file is shorter than expected")
+            raise OSError(5, _("the file is shorter than expected"))
         h.update(data)
         start += len(data)
 
@@ -133,9 +145,11 @@ class Table:
         try:
             fd = os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
         except FileNotFoundError:
-            raise InputError(f"{part}: the partial output is gone; run without --resume to start over") from None
+            raise InputError(_("{path}: the partial output is gone; run without --resume to start over",
+                               path=part)) from None
         except OSError as e:
-            raise InputError(f"{part}: cannot read the partial output: {e.strerror}") from None
+            raise InputError(_("{path}: cannot read the partial output: {reason}", path=part,
+                               reason=os_reason(e))) from None
         try:
             st = os.fstat(fd)
             h = hashlib.sha256()
@@ -148,8 +162,8 @@ class Table:
         finally:
             os.close(fd)
         if not ok:
-            raise InputError(f"{part}: the partial output was changed since the run stopped; "
-                             "run without --resume to start over")
+            raise InputError(_("{path}: the partial output was changed since the run stopped; run without --resume "
+                               "to start over", path=part))
         self.hashed = (h, offset)
 
     def open(self, offset: int | None = None) -> None:
@@ -271,3 +285,49 @@ class Table:
                         remove(p)
                     except OSError:
                         pass
+
+
+# --- the checkpoint: how far a run got, so --resume can continue it ------------------------
+
+def load_checkpoint(path: Path, key: dict[str, Any], output: Table, rejects: Table) -> dict | None:
+    """The counts an interrupted run saved, checked against this run's settings (`key`) and
+    against the bytes of its part files; None when there is no checkpoint."""
+    if not path.exists():
+        print(_("note: no checkpoint at {path}; starting from the first row", path=path), file=sys.stderr, flush=True)
+        return None
+    bad = _("{path}: this is not a zhike checkpoint (damaged?); run without --resume to start over", path=path)
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(CHECKPOINT_MAX_BYTES + 1)
+        data = json.loads(raw.decode("utf-8")) if len(raw) <= CHECKPOINT_MAX_BYTES else None
+    except OSError as e:
+        raise InputError(_("{path}: cannot read the checkpoint ({reason}); run without --resume to start over",
+                           path=path, reason=os_reason(e))) from None
+    except (ValueError, RecursionError):
+        raise InputError(bad) from None
+    if not isinstance(data, dict) or not isinstance(data.get("key"), dict):
+        raise InputError(bad)
+    if data.get("version") != CHECKPOINT_VERSION or data.get("key") != key:
+        changed = [_(CHECKPOINT_SETTINGS.get(k, k)) for k in key if data["key"].get(k) != key[k]]
+        raise InputError(_("{path}: the interrupted run used a different {settings}; run without --resume to start "
+                           "over", path=path, settings=_(", ").join(changed) or _("zhike version")))
+    if not all(type(data.get(k)) is int and data[k] >= 0 for k in _COUNTS) or \
+            data["rows_done"] != data["rows_out"] + data["rejected"]:
+        raise InputError(bad)
+    # both checked before either is touched
+    output.verify(data["output_bytes"], data.get("output_sha256"))
+    if data["rejects_bytes"] and rejects.final is not None:
+        rejects.verify(data["rejects_bytes"], data.get("rejects_sha256"))
+    return data
+
+
+def save_checkpoint(path: Path, key: dict[str, Any], counts: dict[str, int], output: Table, rejects: Table) -> None:
+    """Record `counts` (rows_done, rows_out, rejected, last_row) and the part files' bytes, atomically."""
+    out_bytes, out_sha = output.offset()
+    rej_bytes, rej_sha = rejects.offset() if rejects.writer is not None else (0, None)
+    data = {
+        "version": CHECKPOINT_VERSION, "key": key, **counts,
+        "output_bytes": out_bytes, "output_sha256": out_sha,
+        "rejects_bytes": rej_bytes, "rejects_sha256": rej_sha,
+    }
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1))

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, Problem
+from ..i18n import _, ngettext
 from ..report.output import write_text
 
 
@@ -21,11 +22,30 @@ def summary(problems: list[Problem]) -> dict[str, int]:
     return counts
 
 
-_PLURAL = {"typology": "typologies", "strategy": "strategies", "info": "info"}
+def _severities(counts: dict[str, int]) -> list[str]:
+    out = []
+    if counts["errors"]:
+        out.append(ngettext("{n} error", "{n} errors", counts["errors"]))
+    if counts["warnings"]:
+        out.append(ngettext("{n} warning", "{n} warnings", counts["warnings"]))
+    if counts["info"]:
+        out.append(ngettext("{n} info", "{n} info", counts["info"]))
+    return out
 
 
-def _n(n: int, word: str) -> str:
-    return f"{n} {word if n == 1 else _PLURAL.get(word, word + 's')}"
+def _contents(rb) -> str:
+    return comma_list([ngettext("{n} typology", "{n} typologies", len(rb.typologies)),
+                       ngettext("{n} rule", "{n} rules", len(rb.rules)),
+                       ngettext("{n} strategy", "{n} strategies", len(rb.strategies)),
+                       ngettext("{n} fact", "{n} facts", len(rb.facts))])
+
+
+def comma_list(items: list[str]) -> str:
+    """a, b, c in the current language."""
+    out = items[0] if items else ""
+    for item in items[1:]:
+        out = _("{first}, {second}", first=out, second=item)
+    return out
 
 
 def run(rulebase: Path, fmt: str, strict: bool) -> int:
@@ -54,12 +74,13 @@ def run(rulebase: Path, fmt: str, strict: bool) -> int:
         write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", None)
         return code
     lines = [str(p) for p in problems]
-    parts = [_n(n, {"errors": "error", "warnings": "warning"}.get(k, "info")) for k, n in counts.items() if n]
-    if rb is not None:
-        what = ", ".join(_n(len(x), w) for x, w in ((rb.typologies, "typology"), (rb.rules, "rule"),
-                                                     (rb.strategies, "strategy"), (rb.facts, "fact")))
-        lines.append(f"{', '.join(parts) if parts else 'no problems'} in {rulebase} ({what})")
+    parts = _severities(counts)
+    if rb is not None and parts:
+        lines.append(_("{counts} in {rulebase} ({contents})", counts=comma_list(parts), rulebase=rulebase,
+                       contents=_contents(rb)))
+    elif rb is not None:
+        lines.append(_("no problems in {rulebase} ({contents})", rulebase=rulebase, contents=_contents(rb)))
     else:
-        lines.append(", ".join(parts))
+        lines.append(comma_list(parts))
     write_text("\n".join(lines) + "\n", None)
     return code

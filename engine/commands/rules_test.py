@@ -12,13 +12,19 @@ import time
 from pathlib import Path
 
 from ..errors import EXIT_FAILED, EXIT_OK
+from ..i18n import _, ngettext
 from ..report.output import write_text
+
+
+def _where(r) -> str:
+    return f"{r.case.pos.file}:{r.case.pos.line}"
 
 
 def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool) -> int:
     from ..reasoning.compiler import compile_rulebase
     from ..rules.loader import load_rulebase
     from ..trainer.casetest import load_cases, run_cases
+    from .rules_check import comma_list
 
     started = time.perf_counter()
     rb = load_rulebase(rulebase)
@@ -53,38 +59,42 @@ def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verb
         done += len(results)
         if verbose:
             for r in results:
-                lines.append(f"{'PASSED' if r.ok else 'FAILED'} {r.case.pos.file}:{r.case.pos.line} {r.case.name}")
+                lines.append(_("PASSED {where} {name}", where=_where(r), name=r.case.name) if r.ok else
+                             _("FAILED {where} {name}", where=_where(r), name=r.case.name))
         else:
             marks = "".join("." if r.ok else "F" for r in results)
             pct = f"[{done * 100 // max(len(report.results), 1):3d}%]"
             lines.append(f"{file} {marks}".ljust(72) + f" {pct}")
     if report.failed:
         lines.append("")
-        lines.append(" short test summary info ".center(80, "="))
+        lines.append(_(" short test summary info ").center(80, "="))
         for r in report.failed:
-            trace = ", ".join(r.trace()) or "nothing"
-            lines.append(f"FAILED {r.case.pos.file}:{r.case.pos.line} {r.case.name} - "
-                         f"{'; '.join(r.failures)} | fired: {trace}")
+            trace = ", ".join(r.trace()) or _("nothing")
+            lines.append(_("FAILED {where} {name} - {failures} | fired: {trace}", where=_where(r), name=r.case.name,
+                           failures="; ".join(r.failures), trace=trace))
 
     rules = [x for x in report.rules if x not in report.strategies]
     strats = [x for x in report.rules if x in report.strategies]
     uncovered = set(report.uncovered)
-    lines.append(f"coverage: {len(rules) - len(uncovered & set(rules))}/{len(rules)} rules, "
-                 f"{len(strats) - len(uncovered & set(strats))}/{len(strats)} strategies fired "
-                 f"({report.coverage:.0%})")
+    lines.append(_("coverage: {rules}, {strategies} fired ({percent})",
+                   rules=ngettext("{hit}/{n} rule", "{hit}/{n} rules", len(rules),
+                                  hit=len(rules) - len(uncovered & set(rules))),
+                   strategies=ngettext("{hit}/{n} strategy", "{hit}/{n} strategies", len(strats),
+                                       hit=len(strats) - len(uncovered & set(strats))),
+                   percent=f"{report.coverage:.0%}"))
     if show_coverage and uncovered:
-        for kind, ids in (("rules", rules), ("strategies", strats)):
+        for heading, ids in ((_("rules no case exercises:"), rules), (_("strategies no case exercises:"), strats)):
             missing = [i for i in ids if i in uncovered]
             if missing:
-                lines.append(f"{kind} no case exercises:")
+                lines.append(heading)
                 lines += [f"    {where[i]}: {i}" for i in missing]
-    counts = [f"{len(report.failed)} failed"] if report.failed else []
+    counts = [ngettext("{n} failed", "{n} failed", len(report.failed))] if report.failed else []
     if passed or not report.failed:
-        counts.append(f"{passed} passed")
+        counts.append(ngettext("{n} passed", "{n} passed", passed))
     if total - len(cases):
-        counts.append(f"{total - len(cases)} deselected")
+        counts.append(ngettext("{n} deselected", "{n} deselected", total - len(cases)))
     if not report.results:
-        counts = ["no cases ran"]
-    lines.append(f" {', '.join(counts)} in {elapsed:.2f}s ".center(80, "="))
+        counts = [_("no cases ran")]
+    lines.append(_(" {counts} in {seconds}s ", counts=comma_list(counts), seconds=format(elapsed, ".2f")).center(80, "="))
     write_text("\n".join(lines) + "\n", None)
     return code

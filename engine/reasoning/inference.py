@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import InferenceError
+from ..i18n import N_, _, tr
 from ..rules.loader import RESERVED_UTTERANCES, fact_refs
 from ..rules.model import (
     ConclusionTest,
@@ -285,11 +286,11 @@ def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list
         try:
             state = host.assert_facts(name, facts)
         except Exception as e:  # durable's own exceptions carry .message
-            raise InferenceError(f"the rule engine rejected facts: {getattr(e, 'message', e)}") from e
+            raise InferenceError(_("the rule engine rejected facts: {reason}", reason=getattr(e, "message", e))) from e
         if run.error:
             raise InferenceError(run.error)
         if isinstance(state, dict) and state.get("exception"):
-            raise InferenceError(f"rule action failed: {state['exception']}")
+            raise InferenceError(_("a rule's action failed: {reason}", reason=state["exception"]))
 
 
 def _conclude(run: _Run, typ: Typology) -> Conclusion:
@@ -436,6 +437,12 @@ def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict
         compiled.cache["sid"] = str(next(_sid_counter))
 
 
+_SKIPPED_PATTERN = N_("too many patterns ran out of time on this profile, so /{pattern}/ was not tried and counts as "
+                      "not said; simplify the rule's patterns (zhike rules check)")
+_SLOW_PATTERN = N_("the pattern /{pattern}/ took longer than {seconds} s on utterance {n} and was stopped, so it counts "
+                   "as not said; simplify the rule's pattern")
+
+
 def _timeout_warnings(compiled: CompiledRulebase, slow: list[PhraseTimeout]) -> list[Warning_]:
     """One warning per `said:` test whose pattern ran out of time: the rule saw it as not said."""
     owners = compiled.cache.get("phrase_owners")
@@ -450,16 +457,11 @@ def _timeout_warnings(compiled: CompiledRulebase, slow: list[PhraseTimeout]) -> 
         seen.add(t.test.id)
         pattern = t.pattern if len(t.pattern) <= 60 else t.pattern[:57] + "…"
         if t.utterance < 0:
-            zh = (f"本次已有多个正则超时,规则的正则 /{pattern}/ 未再匹配,按“没说”处理;"
-                  "请简化规则里的正则(zhike rules check)")
-            en = (f"too many patterns ran out of time on this profile, so /{pattern}/ was not tried and counts "
-                  "as not said; simplify the rule's patterns (zhike rules check)")
+            message, params = _SKIPPED_PATTERN, {"pattern": pattern}
         else:
-            zh = (f"正则 /{pattern}/ 在第 {t.utterance + 1} 句上超过 {REGEX_TIMEOUT:g} 秒被中止,按“没说”处理;"
-                  "请简化这条规则的正则")
-            en = (f"the pattern /{pattern}/ took longer than {REGEX_TIMEOUT:g} s on utterance {t.utterance + 1} "
-                  "and was stopped, so it counts as not said; simplify the rule's pattern")
-        out.append(Warning_(Text(zh, en), owners[t.test.id], []))
+            message = _SLOW_PATTERN
+            params = {"pattern": pattern, "n": t.utterance + 1, "seconds": format(REGEX_TIMEOUT, "g")}
+        out.append(Warning_(Text(tr("zh", message, **params), tr("en", message, **params)), owners[t.test.id], []))
     return out
 
 
@@ -471,7 +473,7 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
     conclusions, such as the questionnaire's look-ahead.
     """
     if compiled.closed:
-        raise InferenceError("this compiled rulebase has been closed")
+        raise InferenceError(_("this compiled rulebase has been closed"))
     rb = compiled.rulebase
     with compiled.lock:  # durable_rules is not thread safe
         # One sid per compiled rulebase, emptied after every profile by retracting what

@@ -9,6 +9,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any, Union
 
+from ..i18n import N_, _
 from .yamlpos import Pos
 
 LANGS = ("zh", "en")
@@ -25,15 +26,15 @@ def normalise_text(s: str) -> str:
 # size: 15 digits before the decimal point, so each one is exact as a float and the engine compares
 # them exactly. A 400-digit integer or `.inf` is a value problem at its position, never an OverflowError.
 MAX_NUMBER = 10**15
-NUMBER_LIMIT_TEXT = "numbers have at most 15 digits before the decimal point (less than 1e15 in size)"
+NUMBER_LIMIT_TEXT = N_("numbers have at most 15 digits before the decimal point (less than 1e15 in size)")
 
 
 def number_problem(v: object) -> str | None:
     """Why an int or float cannot be used as a number (not finite, too large), or None if it can."""
     if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
-        return "is not a finite number"
+        return _("is not a finite number")
     if isinstance(v, (int, float)) and not isinstance(v, bool) and not -MAX_NUMBER < v < MAX_NUMBER:
-        return f"is too large: {NUMBER_LIMIT_TEXT}"
+        return _("is too large: {limit}", limit=_(NUMBER_LIMIT_TEXT))
     return None
 
 
@@ -47,6 +48,10 @@ class Text:
 
     def to_json(self) -> dict:
         return {"zh": self.zh, "en": self.en}
+
+
+# How a yes/no fact's answer reads in a report: data like a rulebase label (JSON carries it), not a UI message.
+BOOL_LABELS = {True: Text("是", "yes"), False: Text("否", "no")}
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,11 @@ class FactDef:
     max: float | None
     unit: Text | None
     pos: Pos
+    # The interview's topic (an id of the manifest's `topics:`): questions of one topic are asked together.
+    topic: str | None = None
+    # Ask this fact only while this condition (fact tests only) can still hold given what is known.
+    applies_when: Condition | None = None
+    note: Text | None = None  # for trainers only, never shown to a rep
 
     @property
     def free_list(self) -> bool:
@@ -109,7 +119,7 @@ class FactDef:
 
     def label_of(self, value: Any, lang: str) -> str:
         if isinstance(value, bool):
-            return ("是" if value else "否") if lang == "zh" else ("yes" if value else "no")
+            return BOOL_LABELS[value].get(lang)
         v = self.values.get(value) if isinstance(value, str) else None
         if v:
             return v.label.get(lang)
@@ -219,6 +229,9 @@ class Rule:
     typology: str  # the file's typology
     pos: Pos
     level: int = 0  # set by the loader's stratification
+    # Customer sentences that illustrate the rule, for trainers and tests; never quoted as the customer's words.
+    examples: tuple[str, ...] = ()
+    note: Text | None = None  # for trainers only: why it departs from a seed, which seed it followed
 
 
 @dataclass
@@ -233,6 +246,9 @@ class Strategy:
     summary: Text | None = None  # one line: the action, for the next best action and batch output
     priority: int = 0  # higher = more specific; the highest fired strategy with a summary is the next best action
     level: int = 0
+    # Ids of strategies this one replaces when both fire (their advice is not shown twice).
+    supersedes: tuple[str, ...] = ()
+    note: Text | None = None  # for trainers only
 
 
 @dataclass
@@ -241,6 +257,7 @@ class ClassDef:
     label: Text
     description: Text | None
     pos: Pos
+    note: Text | None = None  # for trainers only
 
 
 @dataclass
@@ -254,12 +271,22 @@ class Typology:
     file: str
     pos: Pos
     level: int = 0  # its conclusion is final once passes < level are done
+    note: Text | None = None  # for trainers only
 
 
 @dataclass(frozen=True)
 class Stage:
     id: str
     label: Text
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A subject the interview asks about; the manifest lists them in the order a rep's questions come in."""
+
+    id: str
+    label: Text
+    pos: Pos | None = None
 
 
 @dataclass
@@ -277,6 +304,8 @@ class Rulebase:
     root: str
     sha256: str
     files: list[str] = field(default_factory=list)
+    topics: list[Topic] = field(default_factory=list)  # in the order the interview takes them
+    default_goals: list[str] = field(default_factory=list)  # typology ids `zhike ask` aims at; empty = all
 
     def rules_for(self, typology: str) -> list[Rule]:
         return [r for r in self.rules

@@ -13,6 +13,8 @@ import string
 
 import regex
 
+from ..i18n import _
+
 try:  # the standard library's own regex parser: pattern_hazard reads its parse tree
     from re import _constants as _sre
     from re import _parser as _sre_parse
@@ -41,6 +43,42 @@ _CATEGORY_RX = {name: re.compile(rx) for name, rx in (
 _SAMPLE = string.printable + "\u00a0\u3000é中文的是不了我你他预算价钱好，。！？０１ａ"
 
 
+def pattern_problem(s: str) -> tuple[str, str] | None:
+    """Why a `said:` regex cannot be used, as (message, check), or None if it can.
+
+    It must compile in both dialects (Python's `re`, which the docs describe, and the `regex`
+    package that runs it), be short, not backtrack exponentially (`pattern_hazard`) and not
+    match empty text.
+    """
+    shown = repr(s) if len(s) <= 80 else repr(s[:77]) + "…"
+    if len(s) > MAX_REGEX_CHARS:
+        length, limit = format(len(s), ","), format(MAX_REGEX_CHARS, ",")
+        return (_("regular expression {pattern} is {length} characters long; at most {limit}: split it into "
+                  "several patterns", pattern=shown, length=length, limit=limit), "bad-regex")
+    try:
+        re.compile(s)  # the documented dialect (Python's re) ...
+        rx = compile_pattern(s)  # ... and the engine that runs it
+    except (re.error, regex.error) as e:
+        if e.pos is not None:
+            return (_("invalid regular expression {pattern}: {error} at position {at}", pattern=shown, error=e.msg,
+                      at=e.pos), "bad-regex")
+        return _("invalid regular expression {pattern}: {error}", pattern=shown, error=e.msg), "bad-regex"
+    except (RecursionError, OverflowError, ValueError, MemoryError):
+        return _("regular expression {pattern} is nested too deeply or too large; simplify it",
+                 pattern=shown), "bad-regex"
+    hazard = pattern_hazard(s)
+    if hazard:
+        return _("regular expression {pattern} is unsafe: {reason}", pattern=shown, reason=hazard), "slow-regex"
+    try:
+        empty = rx.search("", timeout=REGEX_TIMEOUT) is not None
+    except TimeoutError:  # pragma: no cover - no pattern takes that long on empty text
+        empty = False
+    if empty:
+        return (_("regular expression {pattern} matches empty text, so it would match anything; make it require "
+                  "at least one character", pattern=shown), "bad-regex")
+    return None
+
+
 def compile_pattern(pattern: str) -> regex.Pattern:
     """A trainer's pattern as it is matched: the `regex` package, case-insensitive."""
     return regex.compile(pattern, regex.IGNORECASE)
@@ -64,7 +102,7 @@ def pattern_hazard(pattern: str) -> str | None:
     try:
         return _Hazards(tree).scan(tree, False)
     except RecursionError:
-        return "it is nested too deeply to check; simplify it"
+        return _("it is nested too deeply to check; simplify it")
 
 
 def _unmerged(pattern: str) -> str:
@@ -127,8 +165,8 @@ class _Hazards:
                 many = hi == _sre.MAXREPEAT or hi >= 2
                 possessive = op is getattr(_sre, "POSSESSIVE_REPEAT", None)
                 if in_repeat and many and lo != hi and not possessive:
-                    return ("a repeated group holds another repetition (like `(a+)+`), which can take "
-                            "exponential time on some text; repeat only once (e.g. `(a+)+` → `a+`)")
+                    return _("a repeated group holds another repetition (like `(a+)+`), which can take "
+                             "exponential time on some text; repeat only once (e.g. `(a+)+` → `a+`)")
                 if many and not possessive:
                     found = self.ambiguous(body)
                 found = found or self.scan(body, (in_repeat or many) and not possessive)
@@ -154,11 +192,11 @@ class _Hazards:
             elif op is _sre.BRANCH:
                 alts = [self.first(alt) for alt in av[1]]
                 found = None
-                if any(nullable for _, nullable in alts) or any(
-                        self.overlap(a, b) for (a, _), (b, _) in itertools.combinations(alts, 2)):
-                    found = ("a repeated group has alternatives that can match the same text, or nothing "
-                             "(like `(a|ab)+` or `(x|[a-z])+`), which can take exponential time on some text; "
-                             "make the alternatives start differently, or use one character class")
+                if any(nullable for _tests, nullable in alts) or any(
+                        self.overlap(a, b) for (a, _na), (b, _nb) in itertools.combinations(alts, 2)):
+                    found = _("a repeated group has alternatives that can match the same text, or nothing "
+                              "(like `(a|ab)+` or `(x|[a-z])+`), which can take exponential time on some text; "
+                              "make the alternatives start differently, or use one character class")
             else:
                 found = None
             if found:
@@ -187,7 +225,7 @@ class _Hazards:
             return tests, nullable or av[0] == 0
         if op is _sre.BRANCH:
             parts = [self.first(alt) for alt in av[1]]
-            return [t for p, _ in parts for t in p], any(n for _, n in parts)
+            return [t for p, _n in parts for t in p], any(n for _p, n in parts)
         if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
             return [], True
         return [(_sre.ANY, None)], True  # back references and the rest: assume anything

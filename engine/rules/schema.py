@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .loader import ID_RE
+from .checker import ID_RE
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 FILE_KINDS = {  # $defs name -> the key that identifies the file, and where such files live
@@ -87,6 +87,9 @@ def _defs() -> dict[str, Any]:
     d["text"] = _obj({"zh": _ref("nonEmpty"), "en": _ref("nonEmpty")}, ["zh", "en"],
                      "Text a rep reads, in Chinese and English; both are required.",
                      defaultSnippets=[{"label": "zh / en", "body": {"zh": "$1", "en": "$2"}}])
+    d["note"] = {"description": "For trainers only, never shown to a rep: why this departs from a seed, which seed "
+                                "it follows, conflicts between seeds. Plain text, or {zh: ..., en: ...}.",
+                 "anyOf": [_ref("nonEmpty"), _ref("text")]}
     d["source"] = _obj({
         "seed": {"type": "string", "description": "Seed id from sources.yaml, quoted: \"000\"."},
         "section": {"type": ["string", "number"], "description": "Section id of that seed in sources.yaml."},
@@ -95,6 +98,8 @@ def _defs() -> dict[str, Any]:
 
     # --- rulebase.yaml / sources.yaml -----------------------------------------------------
     d["stage"] = _obj({"id": _ref("id"), "label": _ref("text")}, ["id", "label"], "A sale stage.")
+    d["topic"] = _obj({"id": _ref("id"), "label": _ref("text")}, ["id", "label"],
+                      "A subject the interview asks about; facts name it with `topic:`.")
     d["rulebaseFile"] = _obj({
         "name": {"type": ["string", "number"], "description": "Short name of the rulebase."},
         "version": {"type": ["string", "number"], "description": "Version, e.g. \"0.1.0\"."},
@@ -104,6 +109,9 @@ def _defs() -> dict[str, Any]:
         "stages": _list(_ref("stage"), "Sale stages that strategy advice may be split by."),
         "order": {"type": "array", "items": {"type": "string"},
                   "description": "Typology ids in the order reports show them (others follow)."},
+        "topics": _list(_ref("topic"), "Interview topics, in the order a rep's questions come in.", min_items=0),
+        "default_goals": {"type": "array", "items": {"type": "string"},
+                          "description": "Typology ids `zhike ask` aims at without --goal (none: all typologies)."},
     }, ["name", "version", "title", "stages"], "rulebase.yaml: name, version, title, stages.")
     d["section"] = _obj({
         "id": {"type": ["string", "number"], "description": "Short stable id that rules cite."},
@@ -134,6 +142,9 @@ def _defs() -> dict[str, Any]:
         "min": {"type": "number", "description": "number facts: the lowest possible value."},
         "max": {"type": "number", "description": "number facts: the highest possible value."},
         "unit": _ref("text"),
+        "topic": {"type": "string", "description": "A topic id from rulebase.yaml: its questions are asked together."},
+        "applies_when": _ref("factCondition"),
+        "note": _ref("note"),
     }, ["id", "type", "label", "question"], "One fact: an input rules may test.",
         allOf=[
             {"if": {"properties": {"type": {"const": "enum"}}, "required": ["type"]},
@@ -189,6 +200,14 @@ def _defs() -> dict[str, Any]:
     d["anyCondition"] = _obj({"any": _list(_ref("condition"))}, ["any"], "At least one holds.")
     d["notCondition"] = _obj({"not": _ref("condition")}, ["not"],
                              "Does not hold (an unknown fact counts as not holding).")
+    fact_heads = {"fact": "factTest", "all": "allFactCondition", "any": "anyFactCondition", "not": "notFactCondition"}
+    d["allFactCondition"] = _obj({"all": _list(_ref("factCondition"))}, ["all"], "Every one holds.")
+    d["anyFactCondition"] = _obj({"any": _list(_ref("factCondition"))}, ["any"], "At least one holds.")
+    d["notFactCondition"] = _obj({"not": _ref("factCondition")}, ["not"], "Cannot hold.")
+    d["factCondition"] = _dispatched(
+        "When the question makes sense: it is asked only while this can still hold given what is known. "
+        "Fact tests and all / any / not only (no `said:`, no `typology:`).",
+        fact_heads, list_form=_list(_ref("factCondition"), "Every one holds (same as all:)."))
     d["condition"] = _dispatched(
         "A condition: fact / typology / said test, or all / any / not of conditions (a bare list means all).",
         heads, list_form=_list(_ref("condition"), "Every one holds (same as all:)."))
@@ -210,6 +229,10 @@ def _defs() -> dict[str, Any]:
         "then": _list(_ref("effect"), "What the rule concludes when its condition holds."),
         "rationale": _ref("text"),
         "source": _ref("source"),
+        "examples": {"type": "array", "items": _ref("nonEmpty"),
+                     "description": "Customer sentences that illustrate the rule (any language); never quoted as "
+                                    "what a customer said."},
+        "note": _ref("note"),
     }, ["id", "when", "then", "rationale", "source"], "A rule: when a condition holds, add evidence.",
         defaultSnippets=[{"label": "rule", "body": {
             "id": "$1", "when": {"fact": "$2", "is": "$3"}, "then": [{"class": "$4", "weight": 0.5}],
@@ -227,15 +250,21 @@ def _defs() -> dict[str, Any]:
         "summary": _ref("text"),
         "priority": {"type": "integer", "minimum": 0, "maximum": 100,
                      "description": "Higher wins the next best action."},
+        "supersedes": {"type": "array", "items": _ref("id"), "minItems": 1,
+                       "description": "Ids of strategies this one replaces when both apply (their advice is not "
+                                      "shown)."},
+        "note": _ref("note"),
     }, ["id", "advice", "source"], "Advice for the rep when a class (or combination) holds.",
         anyOf=[{"required": ["for"]}, {"required": ["when"]}])
-    d["class"] = _obj({"id": _ref("id"), "label": _ref("text"), "description": _ref("text")}, ["id", "label"])
+    d["class"] = _obj({"id": _ref("id"), "label": _ref("text"), "description": _ref("text"), "note": _ref("note")},
+                      ["id", "label"])
     d["typology"] = _obj({
         "id": _ref("id"),
         "label": _ref("text"),
         "description": _ref("text"),
         "threshold": {**WEIGHT, "description": "Minimum confidence to conclude a class (overrides rulebase.yaml)."},
         "source": _ref("source"),
+        "note": _ref("note"),
         "classes": _list(_ref("class")),
     }, ["id", "label", "classes"])
     d["typologyFile"] = _obj({
@@ -280,6 +309,8 @@ TOP_KEYS = {  # completion and hover for the first key of a new file
     "cases": "tests/*.yaml: golden cases",
     "name": "rulebase.yaml", "version": "rulebase.yaml", "title": "rulebase.yaml", "description": "rulebase.yaml",
     "threshold": "rulebase.yaml", "stages": "rulebase.yaml: the sale stages", "order": "rulebase.yaml",
+    "topics": "rulebase.yaml: the interview's topics, in order",
+    "default_goals": "rulebase.yaml: the typologies `zhike ask` aims at by default",
 }
 
 

@@ -34,6 +34,7 @@ except ImportError:  # pragma: no cover
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
 from ..errors import Pos, Problem  # Pos is re-exported: rule code imports it from here
+from ..i18n import _
 
 MAX_DEPTH = 100  # nesting levels of lists and mappings
 MAX_NODES = 100_000  # values in one document, aliases expanded
@@ -143,8 +144,8 @@ class _Builder:
     def count(self, n: int, pos: Pos) -> None:
         self.nodes += n
         if self.nodes > MAX_NODES:
-            self.stop(pos, f"this document holds more than {MAX_NODES:,} values (counting each copy an alias "
-                           "makes); split it into smaller files or use fewer aliases (*name)")
+            self.stop(pos, _("this document holds more than {limit} values (counting each copy an alias makes); "
+                             "split it into smaller files or use fewer aliases (*name)", limit=_thousands(MAX_NODES)))
 
     # -- scalars --------------------------------------------------------------------
     def scalar(self, ev: yaml.ScalarEvent, pos: Pos) -> tuple[Located, bool, str]:
@@ -159,20 +160,22 @@ class _Builder:
         if tag == "tag:yaml.org,2002:merge":
             return Located(ev.value, pos), True, ev.value
         if tag not in _SCALAR_TAGS:
-            self.problems.append(Problem(pos, f"tag {tag!r} is not allowed here; remove it", "yaml-tag"))
+            self.problems.append(Problem(pos, _("tag {tag!r} is not allowed here; remove it", tag=tag), "yaml-tag"))
             return Located(ev.value, pos), False, ev.value
         if tag in _NUMBER_TAGS and len(ev.value) > MAX_NUMBER_CHARS:
-            self.problems.append(Problem(pos, f"this number is {len(ev.value):,} characters long; numbers are "
-                                              f"at most {MAX_NUMBER_CHARS:,} (put it in quotes if it is text)",
+            self.problems.append(Problem(pos, _("this number is {length} characters long; numbers are at most "
+                                                "{limit} (put it in quotes if it is text)",
+                                                length=_thousands(len(ev.value)),
+                                                limit=_thousands(MAX_NUMBER_CHARS)),
                                          "yaml-limit"))
             return Located(ev.value, pos), False, ev.value
         node = yaml.ScalarNode(tag, ev.value, ev.start_mark, ev.end_mark, style=ev.style)
         try:
             value = SafeConstructor.yaml_constructors[tag](self._loader, node)
         except Exception as e:  # e.g. `!!int x`, `!!bool maybe`, an invalid timestamp
-            detail = _one_line(e) if isinstance(e, yaml.YAMLError) else "it does not fit its tag"
-            self.problems.append(Problem(pos, f"cannot read the value {_short(ev.value)}: {detail}",
-                                         "yaml-syntax"))
+            detail = _one_line(e) if isinstance(e, yaml.YAMLError) else _("it does not fit its tag")
+            self.problems.append(Problem(pos, _("cannot read the value {value}: {detail}", value=_short(ev.value),
+                                                detail=detail), "yaml-syntax"))
             value = ev.value
         if tag == "tag:yaml.org,2002:timestamp":
             value = ev.value  # dates stay text: facts never hold datetime objects
@@ -183,19 +186,21 @@ class _Builder:
         pos = self.pos(ev.start_mark)
         self.aliases += 1
         if self.aliases > MAX_ALIASES:
-            self.stop(pos, f"more than {MAX_ALIASES:,} aliases (*name) in one document; write the values out")
+            self.stop(pos, _("more than {limit} aliases (*name) in one document; write the values out",
+                             limit=_thousands(MAX_ALIASES)))
         name = ev.anchor
         if name not in self.anchors:
-            self.stop(pos, f"alias *{name} refers to no anchor &{name} above it; define the anchor first",
-                      "yaml-syntax")
+            self.stop(pos, _("alias *{name} refers to no anchor &{name} above it; define the anchor first",
+                             name=name), "yaml-syntax")
         entry = self.anchors[name]
         if entry is None:
-            self.stop(pos, f"alias *{name} is inside the value it refers to, which would repeat it without end; "
-                           "remove the alias", "yaml-syntax")
+            self.stop(pos, _("alias *{name} is inside the value it refers to, which would repeat it without end; "
+                             "remove the alias", name=name), "yaml-syntax")
         template, size, height = entry
         self.count(size, pos)
         if depth + height > MAX_DEPTH:
-            self.stop(pos, f"alias *{name} nests values more than {MAX_DEPTH} levels deep; flatten the document")
+            self.stop(pos, _("alias *{name} nests values more than {limit} levels deep; flatten the document",
+                             name=name, limit=MAX_DEPTH))
         return _copy(template), size, height
 
     def anchor(self, name: str | None, pos: Pos) -> None:
@@ -203,8 +208,8 @@ class _Builder:
             return
         if name in self.anchors:
             first = self.anchor_pos[name]
-            self.stop(pos, f"anchor &{name} is defined twice (first at line {first.line}); rename one of them",
-                      "yaml-syntax")
+            self.stop(pos, _("anchor &{name} is defined twice (first at line {line}); rename one of them",
+                             name=name, line=first.line), "yaml-syntax")
         self.anchors[name] = None
         self.anchor_pos[name] = pos
 
@@ -219,13 +224,13 @@ class _Builder:
             return
         if frame.key is None and not frame.skip:  # this is a key
             if scalar is None:
-                self.problems.append(Problem(child.pos, "a key must be a plain word, not a list or mapping",
+                self.problems.append(Problem(child.pos, _("a key must be a plain word, not a list or mapping"),
                                              "yaml-key"))
                 frame.skip = True
                 return
             merge, raw = scalar
             if merge:
-                self.problems.append(Problem(child.pos, "merge keys (<<) are not supported; write the keys out",
+                self.problems.append(Problem(child.pos, _("merge keys (<<) are not supported; write the keys out"),
                                              "yaml-key"))
                 frame.skip = True
                 return
@@ -233,8 +238,8 @@ class _Builder:
             if key in container:
                 first = container[key].key_pos
                 self.problems.append(Problem(
-                    child.pos, f"duplicate key {key!r} (first at line {first.line if first else '?'}); "
-                    "remove one of them", "duplicate-key"))
+                    child.pos, _("duplicate key {key!r} (first at line {line}); remove one of them", key=key,
+                                 line=first.line if first else "?"), "duplicate-key"))
                 frame.skip = True
                 return
             frame.key, frame.kpos = key, child.pos
@@ -265,15 +270,16 @@ class _Builder:
             elif kind is yaml.SequenceStartEvent or kind is yaml.MappingStartEvent:
                 pos = self.pos(ev.start_mark)
                 if len(stack) >= MAX_DEPTH:
-                    self.stop(pos, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here; "
-                                   "flatten the document")
+                    self.stop(pos, _("lists and mappings are nested more than {limit} levels deep here; flatten "
+                                     "the document", limit=MAX_DEPTH))
                 self.count(1, pos)
                 seq = kind is yaml.SequenceStartEvent
                 tag = ev.tag
                 if tag is None or tag == "!":
                     tag = _SEQ if seq else _MAP
                 if tag != (_SEQ if seq else _MAP):
-                    self.problems.append(Problem(pos, f"tag {tag!r} is not allowed here; remove it", "yaml-tag"))
+                    self.problems.append(Problem(pos, _("tag {tag!r} is not allowed here; remove it", tag=tag),
+                                                 "yaml-tag"))
                 if ev.anchor is not None:
                     self.anchor(ev.anchor, pos)
                 stack.append(_Frame(Located([] if seq else {}, pos), ev.anchor))
@@ -290,8 +296,8 @@ class _Builder:
             elif kind is yaml.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
-                    self.stop(self.pos(ev.start_mark), "YAML syntax error: a file holds one document, but a "
-                                                       "second one starts here (`---`); remove it", "yaml-syntax")
+                    self.stop(self.pos(ev.start_mark), _("YAML syntax error: a file holds one document, but a "
+                                                         "second one starts here (`---`); remove it"), "yaml-syntax")
                 continue
             else:  # stream start/end, document end
                 continue
@@ -308,6 +314,10 @@ def _key_text(value: Any, raw: str) -> str:
     if value is None or isinstance(value, (int, float)):
         return str(value) if value is not None else "None"
     return raw
+
+
+def _thousands(n: int) -> str:
+    return f"{n:,}"
 
 
 def _short(s: str) -> str:
@@ -339,16 +349,18 @@ def _copy(loc: Located) -> Located:
 def load_text(text: str, file: str) -> Located | None:
     """Parse YAML (or JSON) text. Raises YamlError with every problem found."""
     if len(text) > MAX_BYTES:
-        raise YamlError([Problem(Pos(file, 1, 1), f"the document is larger than {MAX_BYTES // 2**20} MB; "
-                                                  "split it into smaller files", "yaml-limit")])
+        raise YamlError([Problem(Pos(file, 1, 1), _("the document is larger than {size} MB; split it into smaller "
+                                                    "files", size=MAX_BYTES // 2**20), "yaml-limit")])
     bad = _NOT_ALLOWED.search(text)
     if bad:
         ch = bad.group()
         code = ord(ch)
-        what = ("a NUL byte" if code == 0 else f"the control character U+{code:04X}" if code < 0xA0
-                else f"the character U+{code:04X}")
-        raise YamlError([Problem(_at(file, text, bad.start()), f"the file holds {what}, which YAML does not "
-                                 "allow; remove it (or save the file as plain UTF-8 text)", "yaml-syntax")])
+        shown = f"U+{code:04X}"
+        what = (_("a NUL byte") if code == 0 else _("the control character {code}", code=shown)
+                if code < 0xA0 else _("the character {code}", code=shown))
+        raise YamlError([Problem(_at(file, text, bad.start()), _("the file holds {what}, which YAML does not allow; "
+                                                                 "remove it (or save the file as plain UTF-8 text)",
+                                                                 what=what), "yaml-syntax")])
     builder = _Builder(file)
     try:
         result = builder.build(yaml.parse(text, Loader=_Loader))
@@ -360,9 +372,11 @@ def load_text(text: str, file: str) -> Located | None:
         msg = e.problem or str(e)
         if e.context:
             msg = f"{e.context}: {msg}"
-        raise YamlError([Problem(pos, f"YAML syntax error: {_one_line(msg)}", "yaml-syntax")]) from None
+        raise YamlError([Problem(pos, _("YAML syntax error: {detail}", detail=_one_line(msg)), "yaml-syntax")]) \
+            from None
     except yaml.YAMLError as e:
-        raise YamlError([Problem(Pos(file, 1, 1), f"YAML error: {_one_line(e)}", "yaml-syntax")]) from None
+        raise YamlError([Problem(Pos(file, 1, 1), _("YAML error: {detail}", detail=_one_line(e)), "yaml-syntax")]) \
+            from None
     if builder.problems:
         raise YamlError(builder.problems)
     return result
@@ -374,13 +388,15 @@ def load_file(path: Path, display: str | None = None) -> Located | None:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_BYTES + 1)
     except OSError as e:
-        raise YamlError([Problem(Pos(name, 1, 1), f"cannot read file: {e.strerror}", "io")]) from None
+        raise YamlError([Problem(Pos(name, 1, 1), _("cannot read file: {reason}", reason=e.strerror), "io")]) \
+            from None
     if len(raw) > MAX_BYTES:
-        raise YamlError([Problem(Pos(name, 1, 1), f"the file is larger than {MAX_BYTES // 2**20} MB; "
-                                                  "split it into smaller files", "yaml-limit")])
+        raise YamlError([Problem(Pos(name, 1, 1), _("the file is larger than {size} MB; split it into smaller files",
+                                                    size=MAX_BYTES // 2**20), "yaml-limit")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        raise YamlError([Problem(Pos(name, line, 1), "file is not UTF-8; save it as UTF-8", "encoding")]) from None
+        raise YamlError([Problem(Pos(name, line, 1), _("file is not UTF-8; save it as UTF-8"), "encoding")]) \
+            from None
     return load_text(text, name)

@@ -1,11 +1,15 @@
-"""The sales playbook (`zhike rules doc`): the rulebase in sales language, for new reps.
+"""The sales playbook (`zhike rules doc`): the rulebase in sales language, the trainers' document.
 
 `playbook(rb, lang)` gathers everything a template needs as plain data: each
 typology with its classes, the signals that recognise each class (rules in
-sales language, with their weights), the advice per sale stage, the sources,
-and the graph of how typologies feed each other. `render_doc` fills
-templates/doc.html (one self-contained page: inline CSS and SVG, no scripts,
-autoescaped) or templates/doc.md.
+sales language, with their weights and example sentences), the advice per sale
+stage, the trainers' notes (marked as such), the sources, and the graph of how
+typologies feed each other. Rule and strategy ids stay out of the main text:
+a trainer appendix indexes each id to where it appears and to its YAML file.
+
+`render_doc` fills templates/doc.html (one self-contained page: inline CSS and
+SVG, no scripts, autoescaped) or templates/doc.md, in an environment with the
+message catalogue installed (Jinja's i18n extension), in the language asked for.
 
 The dependency graph is drawn here as SVG, laid out in columns by how many
 steps of inference a node is from the rep's answers, so the page needs no
@@ -15,71 +19,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from html import escape
+from pathlib import Path
 from typing import Any
 
+from ..i18n import _, ngettext, use
 from ..report.describe import class_label, describe, value_label
 from ..report.render import bundled_environment, dwidth
 from ..rules.model import (
     All,
+    ClassDef,
     ConclusionTest,
     Condition,
     Evidence,
+    FactDef,
     FactTest,
     Rule,
     Rulebase,
     SetFact,
     Strategy,
+    Typology,
     Warn,
     walk,
 )
-
-UI = {
-    "zh": {
-        "title": "销售作战手册", "subtitle": "客户研判与应对", "contents": "目录",
-        "intro": "本手册由知识库自动生成。每一种客户分类都说明:有哪些类型、靠哪些信号识别(权重越高,信号越强;"
-                 "负数表示反证)、在销售的每个阶段该怎么做,以及出处。",
-        "graph": "分类之间的关系", "graph_intro": "箭头表示一个分类(或推出的事实)的结论被另一个分类的规则用到。"
-                                                "从左往右,就是系统推理的先后次序。",
-        "graph_empty": "各分类相互独立:没有规则用到其他分类的结论。",
-        "typology": "分类", "classes": "类型", "class": "类型", "recognise": "如何识别", "advice": "应对策略",
-        "signals": "条信号", "strategies_n": "条策略", "weight": "权重", "against": "反证", "against_title": "反证:出现这些信号时,不太像这一类型", "source": "出处",
-        "threshold": "结论门槛", "no_signals": "暂无规则能识别这一类型。", "no_advice": "暂无针对这一类型的策略。",
-        "derived": "推出的事实", "derived_intro": "这些规则不直接给出分类,而是推出事实,供其他规则使用。",
-        "warnings": "提醒", "plans": "组合策略与通用指导",
-        "plans_intro": "当几个分类的结论同时成立,或满足某些条件时适用的策略。", "when": "适用条件",
-        "general": "通用", "summary": "一句话行动", "priority": "优先级", "questions": "附录一 · 需要了解的信息",
-        "questions_intro": "系统会按需提出这些问题;销售员也可以事先了解。", "fact": "信息", "question": "问题",
-        "choices": "可选值", "help": "提示", "used_by": "用于", "sources": "附录二 · 出处",
-        "cited": "处引用", "rule": "规则", "glance": "一览", "description": "特征", "legend_typology": "分类",
-        "legend_fact": "推出的事实", "generated": "生成自知识库", "none": "无",
-        "range": "范围", "unit": "单位", "derived_fact": "由规则推出",
-    },
-    "en": {
-        "title": "Sales playbook", "subtitle": "Reading customers and what to do", "contents": "Contents",
-        "intro": "Generated from the rulebase. For each way of classifying customers: the types, the signals "
-                 "that recognise each (the higher the weight, the stronger the signal; negative = counts "
-                 "against), what to do at each stage of the sale, and where it comes from.",
-        "graph": "How the classifications connect",
-        "graph_intro": "An arrow means a conclusion (or derived fact) is used by the rules of another "
-                       "classification. Left to right is the order in which zhike reasons.",
-        "graph_empty": "The classifications are independent: no rule uses another one's conclusion.",
-        "typology": "Classification", "classes": "Types", "class": "Type", "recognise": "How to recognise it",
-        "advice": "What to do", "signals": "signals", "strategies_n": "strategies", "weight": "weight",
-        "against": "against", "against_title": "Counter-signals: these make this type less likely", "source": "source", "threshold": "threshold",
-        "no_signals": "No rule recognises this type yet.", "no_advice": "No strategy for this type yet.",
-        "derived": "Derived facts", "derived_intro": "These rules do not classify; they derive facts that "
-                                                    "other rules use.",
-        "warnings": "Warnings", "plans": "Combined plans and general guidance",
-        "plans_intro": "Advice that applies when several conclusions hold together, or when a condition holds.",
-        "when": "applies when", "general": "General", "summary": "the action in one line", "priority": "priority",
-        "questions": "Appendix A · What to find out", "questions_intro": "zhike asks these when they matter; "
-                                                                        "a rep can also find them out beforehand.",
-        "fact": "fact", "question": "question", "choices": "values", "help": "hint", "used_by": "used by",
-        "sources": "Appendix B · Sources", "cited": "citations", "rule": "rule", "glance": "At a glance",
-        "description": "traits", "legend_typology": "classification", "legend_fact": "derived fact", "generated": "generated from rulebase", "none": "none",
-        "range": "range", "unit": "unit", "derived_fact": "derived by rules",
-    },
-}
 
 # One hue per typology, for section accents and diagram nodes (readable on white, distinct in print).
 PALETTE = ["#2563eb", "#d97706", "#059669", "#7c3aed", "#db2777", "#0891b2", "#65a30d", "#dc2626",
@@ -90,10 +51,15 @@ def anchor(kind: str, ident: str) -> str:
     return f"{kind}-{ident}".replace(".", "-")
 
 
+def _note(item: Rule | Strategy | ClassDef | Typology | FactDef, lang: str) -> str | None:
+    """The trainer's note of a rule, strategy, class, typology or fact, if it has one."""
+    return item.note.get(lang) if item.note is not None else None
+
+
 def _stage_rows(rb: Rulebase, s: Strategy, lang: str) -> list[dict]:
     rows = []
     if "" in s.advice:
-        rows.append({"stage": UI[lang]["general"], "text": s.advice[""].get(lang)})
+        rows.append({"stage": _("General"), "text": s.advice[""].get(lang)})
     for sid, stage in rb.stages.items():
         if sid in s.advice:
             rows.append({"stage": stage.label.get(lang), "text": s.advice[sid].get(lang)})
@@ -121,7 +87,8 @@ def _strategy(rb: Rulebase, s: Strategy, lang: str) -> dict:
     extra = _extra_condition(s)
     return {
         "id": s.id,
-        "label": " + ".join(class_label(rb, t, c, lang) for t, c in own) or s.id,
+        "label": " + ".join(class_label(rb, t, c, lang) for t, c in own)
+                 or (s.summary.get(lang) if s.summary else _("General")),
         "classes": [{"typology": t, "class": c, "label": class_label(rb, t, c, lang),
                      "anchor": anchor("class", f"{t}.{c}")} for t, c in own],
         "when": describe(extra, rb, lang) if extra is not None else None,
@@ -130,25 +97,58 @@ def _strategy(rb: Rulebase, s: Strategy, lang: str) -> dict:
         "advice": _stage_rows(rb, s, lang),
         "source": _source(s.source, lang),
         "anchor": anchor("strategy", s.id),
+        "note": _note(s, lang),
     }
 
 
-def _signal(rb: Rulebase, r: Rule, weight: float, lang: str) -> dict:
+def _signal(rb: Rulebase, r: Rule, tid: str, cid: str, weight: float, lang: str) -> dict:
     return {"id": r.id, "when": describe(r.when, rb, lang), "weight": weight,
             "weight_text": f"{weight:+.2f}", "rationale": r.rationale.get(lang), "source": _source(r.source, lang),
-            "width": max(4, round(abs(weight) * 60))}
+            "width": max(4, round(abs(weight) * 60)), "examples": list(r.examples),
+            "note": _note(r, lang), "anchor": anchor("rule", f"{r.id}--{tid}.{cid}")}
+
+
+def _yaml_place(rb: Rulebase, item: Rule | Strategy) -> str:
+    """`typologies/x.yaml:12`: where a trainer edits it, the same wherever the command runs."""
+    path = Path(item.pos.file)
+    try:
+        path = path.resolve().relative_to(Path(rb.root).resolve())
+    except (OSError, ValueError):
+        path = Path(path.name)
+    return f"{path.as_posix()}:{item.pos.line}"
+
+
+def trainer_index(rb: Rulebase, typologies: list[dict], plans: list[dict]) -> list[dict]:
+    """Every rule and strategy id with where it appears in the playbook and where it is written."""
+    places: dict[str, list[dict]] = {}
+    for t in typologies:
+        for c in t["classes"]:
+            here = f"{c['label']} · {t['label']}"
+            for s in c["signals"]:
+                places.setdefault(s["id"], []).append({"label": here, "anchor": s["anchor"]})
+            for s in c["strategies"]:
+                places.setdefault(s["id"], []).append({"label": here, "anchor": s["anchor"]})
+        for d in t["derived"]:
+            places.setdefault(d["id"], []).append({"label": _("Derived facts · {typology}", typology=t["label"]),
+                                                   "anchor": d["anchor"]})
+    for p in plans:
+        places.setdefault(p["id"], []).append({"label": p["label"], "anchor": p["anchor"]})
+    out = [{"id": r.id, "kind": _("rule"), "file": _yaml_place(rb, r), "places": places.get(r.id, [])}
+           for r in rb.rules]
+    out += [{"id": s.id, "kind": _("strategy"), "file": _yaml_place(rb, s), "places": places.get(s.id, [])}
+            for s in rb.strategies]
+    return sorted(out, key=lambda x: x["id"])
 
 
 def playbook(rb: Rulebase, lang: str = "zh") -> dict[str, Any]:
     """Everything the doc templates show, as plain data (strings, numbers, lists, dicts)."""
-    ui = UI[lang]
     colour = {tid: PALETTE[i % len(PALETTE)] for i, tid in enumerate(rb.typologies)}
     typologies = []
     placed: set[str] = set()
     for tid, t in rb.typologies.items():
         classes = []
         for cid, c in t.classes.items():
-            signals = [_signal(rb, r, e.weight, lang) for r in rb.rules for e in r.then
+            signals = [_signal(rb, r, tid, cid, e.weight, lang) for r in rb.rules for e in r.then
                        if isinstance(e, Evidence) and e.typology == tid and e.cls == cid]
             signals.sort(key=lambda s: (s["weight"] < 0, -abs(s["weight"])))
             strategies = [_strategy(rb, s, lang) for s in rb.strategies if s.classes == ((tid, cid),)]
@@ -157,6 +157,7 @@ def playbook(rb: Rulebase, lang: str = "zh") -> dict[str, Any]:
                 "id": cid, "label": c.label.get(lang), "description": c.description.get(lang) if c.description else "",
                 "anchor": anchor("class", f"{tid}.{cid}"), "signals": signals,
                 "n_for": sum(1 for s in signals if s["weight"] > 0), "strategies": strategies,
+                "note": _note(c, lang),
             })
         derived = []
         for r in rb.rules:
@@ -170,11 +171,14 @@ def playbook(rb: Rulebase, lang: str = "zh") -> dict[str, Any]:
                 elif isinstance(e, Warn):
                     effects.append(f"⚠ {e.text.get(lang)}")
             derived.append({"id": r.id, "when": describe(r.when, rb, lang), "effects": effects,
-                            "rationale": r.rationale.get(lang), "source": _source(r.source, lang)})
+                            "rationale": r.rationale.get(lang), "source": _source(r.source, lang),
+                            "examples": list(r.examples), "note": _note(r, lang),
+                            "anchor": anchor("rule", r.id)})
         typologies.append({
             "id": tid, "label": t.label.get(lang), "description": t.description.get(lang) if t.description else "",
             "anchor": anchor("typology", tid), "colour": colour[tid], "threshold": t.threshold,
             "source": _source(t.source, lang) if t.source else None, "classes": classes, "derived": derived,
+            "note": _note(t, lang),
         })
     plans = [_strategy(rb, s, lang) for s in rb.strategies if s.id not in placed]
     plans.sort(key=lambda p: (-p["priority"], p["id"]))
@@ -198,7 +202,7 @@ def playbook(rb: Rulebase, lang: str = "zh") -> dict[str, Any]:
                         else [v.label.get(lang) for v in f.values.values()]), "range": rng,
             "used_by": [{"id": t, "label": rb.typologies[t].label.get(lang), "anchor": anchor("typology", t)}
                         for t in used_by.get(fid, []) if t in rb.typologies],
-            "derived": fid in setters,
+            "derived": fid in setters, "note": _note(f, lang),
         })
     cites: dict[tuple[str, str], int] = {}
     for item in [*rb.rules, *rb.strategies]:
@@ -215,11 +219,12 @@ def playbook(rb: Rulebase, lang: str = "zh") -> dict[str, Any]:
              for s in rb.seeds.values()]
     graph = dependency_graph(rb, lang, colour)
     return {
-        "lang": lang, "ui": ui,
+        "lang": lang,
         "rulebase": {"name": rb.name, "version": rb.version, "title": rb.title.get(lang), "sha256": rb.sha256},
         "typologies": typologies, "plans": plans, "facts": facts, "seeds": seeds,
         "graph": graph, "counts": {"typologies": len(rb.typologies), "rules": len(rb.rules),
                                    "strategies": len(rb.strategies), "facts": len(rb.facts)},
+        "index": trainer_index(rb, typologies, plans),
     }
 
 
@@ -318,7 +323,7 @@ def _layout(g: Graph) -> tuple[float, float]:
     for i, n in enumerate(g.nodes.values()):
         n.order = i
         columns.setdefault(n.layer, []).append(n)
-    for _ in range(2):  # barycentre ordering: fewer crossings
+    for _sweep in range(2):  # barycentre ordering: fewer crossings
         for lv in sorted(columns)[1:]:
             for n in columns[lv]:
                 ps = [g.nodes[p].order for p in preds[n.key]]
@@ -347,7 +352,7 @@ def _layout(g: Graph) -> tuple[float, float]:
     return x - gap_x + pad, height + 2 * pad
 
 
-def graph_svg(g: Graph, ui: dict[str, str]) -> str:
+def graph_svg(g: Graph) -> str:
     """The graph as an inline SVG element; every text is escaped here, since the template cannot."""
     if not g.nodes:
         return ""
@@ -356,17 +361,17 @@ def graph_svg(g: Graph, ui: dict[str, str]) -> str:
     zoom = min(1.3, 860 / width) if width < 860 else 1.0  # small graphs read better a little larger
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="graph" viewBox="0 0 {width:.0f} {height + legend_h:.0f}" '
            f'width="{width * zoom:.0f}" height="{(height + legend_h) * zoom:.0f}" role="img" '
-           f'aria-label="{escape(ui["graph"])}">',
+           f'aria-label="{escape(_("How the classifications connect"))}">',
            '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#94a3b8"/></marker></defs>']
-    for (a, b), via in g.edges.items():
+    for a, b in g.edges:
         na, nb = g.nodes[a], g.nodes[b]
         x1, y1 = na.x + na.w, na.y + na.h / 2
         x2, y2 = nb.x - 2, nb.y + nb.h / 2
         dx = max(30.0, (x2 - x1) / 2)
         out.append(f'<path class="edge" d="M{x1:.1f},{y1:.1f} C{x1 + dx:.1f},{y1:.1f} {x2 - dx:.1f},{y2:.1f} '
                    f'{x2:.1f},{y2:.1f}" fill="none" stroke="#94a3b8" stroke-width="1.6" marker-end="url(#arrow)">'
-                   f'<title>{escape(", ".join(via))}</title></path>')
+                   f'<title>{escape(na.label)} → {escape(nb.label)}</title></path>')
     for n in g.nodes.values():
         rx = 8 if n.kind == "typology" else 19
         fill = "#ffffff" if n.kind != "typology" else n.colour + "14"
@@ -381,7 +386,7 @@ def graph_svg(g: Graph, ui: dict[str, str]) -> str:
         out.append("</a>")
     ly = height + 8
     x = 16.0
-    for kind, text, rx in (("typology", ui["legend_typology"], 5), ("fact", ui["legend_fact"], 9)):
+    for kind, text, rx in (("typology", _("classification"), 5), ("fact", _("derived fact"), 9)):
         if not any(n.kind == kind for n in g.nodes.values()):
             continue
         out.append(f'<rect x="{x:.0f}" y="{ly:.0f}" width="26" height="16" rx="{rx}" fill="#fff" '
@@ -396,7 +401,7 @@ def dependency_graph(rb: Rulebase, lang: str, colour: dict[str, str] | None = No
     g = build_graph(rb, lang, colour)
     edges = [{"from": g.nodes[a].sub, "from_label": g.nodes[a].label, "to": g.nodes[b].sub,
               "to_label": g.nodes[b].label, "via": via} for (a, b), via in g.edges.items()]
-    return {"svg": graph_svg(g, UI[lang]) if g.edges else "", "edges": edges,
+    return {"svg": graph_svg(g) if g.edges else "", "edges": edges,
             "mermaid": _mermaid(g) if g.edges else ""}
 
 
@@ -426,11 +431,25 @@ def render_doc(rb: Rulebase, fmt: str = "html", lang: str = "zh") -> str:
     """The playbook as a self-contained HTML page or as Markdown (every value escaped for it)."""
     from markupsafe import Markup
 
-    data = playbook(rb, lang)
+    with use(lang):  # headings from the catalogue and the rulebase's texts in the same language
+        data = playbook(rb, lang)
+        env = doc_environment(fmt)
+        if fmt == "html":
+            data["graph"]["svg"] = Markup(data["graph"]["svg"])  # built and escaped by graph_svg
+        else:
+            data["graph"]["mermaid"] = Markup(data["graph"]["mermaid"])  # built safe by _mermaid
+        tpl = env.get_template("doc.html" if fmt == "html" else "doc.md")
+        return tpl.render(**data)
+
+
+def doc_environment(fmt: str):
+    """zhike's template environment for `fmt`, with the message catalogue: `_()` and `ngettext()` in templates.
+
+    The callables are the catalogue's own (`{name}` placeholders, the language of `use()`), installed
+    old-style so Jinja passes their result through unchanged: autoescaping (HTML) or the Markdown
+    finalizer escapes it like any other text.
+    """
     env = bundled_environment(fmt)
-    if fmt == "html":
-        data["graph"]["svg"] = Markup(data["graph"]["svg"])  # built and escaped by graph_svg
-    else:
-        data["graph"]["mermaid"] = Markup(data["graph"]["mermaid"])  # built safe by _mermaid
-    tpl = env.get_template("doc.html" if fmt == "html" else "doc.md")
-    return tpl.render(**data)
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=False)
+    return env

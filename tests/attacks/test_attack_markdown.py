@@ -80,7 +80,7 @@ def test_classify_markdown_escapes_customer_words_and_rule_text(mini_copy, tmp_p
     profile.write_text(yaml.safe_dump({"name": EVIL, "facts": {"pace": "fast"}, "utterances": [EVIL]},
                                       allow_unicode=True), encoding="utf-8")
     for lang in ("en", "zh"):
-        r = zhike("classify", str(profile), "--rulebase", str(rb), "--format", "md", "--lang", lang)
+        r = zhike("classify", str(profile), "--rulebase", str(rb), "--format", "md", "--lang", lang, "--detail", "--debug")
         assert r.returncode == 0, r.stderr
         assert "s.said_foo" in r.stdout  # the rule quoting the customer fired and is shown
         _assert_safe(r.stdout, f"classify md {lang}")

@@ -135,7 +135,7 @@ def test_runaway_template_is_stopped(tmp_path, profile):
     code = ("import sys, engine.report.render as R; R.TEMPLATE_MAX_SECONDS = 0.5; import cli; "
             "sys.argv[0] = 'zhike'; cli.main()")
     r = subprocess.run([sys.executable, "-c", code, "classify", str(profile), "--rulebase", str(MINI),
-                        "--template", str(t)], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+                        "--template", str(t), "--lang", "en"], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     _one_line_error(r, f"{t}:", "seconds")
 
 

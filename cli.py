@@ -451,13 +451,15 @@ def rules_schema(output: str | None, lang: str) -> None:
          help=N_("Continue a saved session."))
 @_option("--format", "fmt", type=FORMATS, default="text", show_default=True, help=N_("Format of the final report."))
 @_option("-o", "--output", default=None, metavar=N_("FILE"), help=N_("Write the final report to this file."))
+@_option("--detail", is_flag=True, help=N_("The report's full explanation."))
+@_option("--debug", is_flag=True, help=N_("Show the ids of rules, classes and facts (for trainers)."))
 @_rulebase_option
 def ask(lang: str, goals: tuple[str, ...], answers: Path | None, save: Path | None, resume: Path | None, fmt: str,
-        output: str | None, rulebase: Path | None) -> None:
+        output: str | None, detail: bool, debug: bool, rulebase: Path | None) -> None:
     from engine.commands import ask as cmd
 
     _run(cmd.run, lang=_in_lang(lang), goals=list(goals), answers=answers, save=save, resume=resume, fmt=fmt,
-         output=output, rulebase=_rb(rulebase))
+         output=output, rulebase=_rb(rulebase), detail=detail, debug=debug)
 
 
 # --- sales ops: batch -----------------------------------------------------------------

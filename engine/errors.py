@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .i18n import N_, _
+
+SEVERITY_WORDS = {"error": N_("error"), "warning": N_("warning"), "note": N_("note")}
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -40,7 +44,9 @@ class Problem:
         return (self.pos.file, self.pos.line, self.pos.col, self.check, self.message)
 
     def __str__(self) -> str:
-        return f"{self.pos}: {self.severity}: {self.message} [{self.check}]"
+        # the severity word in the user's language; the check id stays as it is (tools and
+        # `# zhike: ignore[...]` use it), and JSON keeps the English severity
+        return f"{self.pos}: {_(SEVERITY_WORDS.get(self.severity, self.severity))}: {self.message} [{self.check}]"
 
     def to_json(self) -> dict:
         return {"file": self.pos.file, "line": self.pos.line, "col": self.pos.col,
@@ -86,4 +92,4 @@ def did_you_mean(word: str, choices) -> str:
         lower = {c.lower(): c for c in choices}
         if str(word).lower() in lower:
             close = [lower[str(word).lower()]]
-    return f' (did you mean "{close[0]}"?)' if close else ""
+    return _(' (did you mean "{suggestion}"?)', suggestion=close[0]) if close else ""

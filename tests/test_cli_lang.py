@@ -38,6 +38,7 @@ def english_words(text: str, *user_words: str) -> list[str]:
     values and commands, the user's own words, and proper names."""
     for w in user_words:
         text = text.replace(w, " ")
+    text = re.sub(r"\[[a-z][a-z0-9-]*\]$", " ", text, flags=re.M)  # a problem's check id, for tools (actionlint style)
     text = re.sub(r"\S*/\S*", " ", text)  # paths
     text = re.sub(r"`[^`]*`", " ", text)  # commands to type
     text = re.sub(r"'[^']*'", " ", text)  # literal values, quoted

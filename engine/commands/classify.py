@@ -33,6 +33,8 @@ def run(profile: str, fmt: str, lang: str | None, rulebase: Path, template: Path
         check_output_path(output, inputs)  # before any work: never overwrite the profile or template
     rb = load_rulebase(rulebase)
     prof = read_profile_or_session(profile, rb)
+    for warning in getattr(prof, "warnings", None) or []:  # e.g. a key that names no fact: left out, said
+        print(str(warning), file=sys.stderr)
     with compile_rulebase(rb) as compiled:
         result = infer(compiled, prof)
     # questions that do not fit this customer (e.g. about an online inquiry for a customer met in person)

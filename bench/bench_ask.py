@@ -143,6 +143,7 @@ def interview(compiled, goals, answers: dict, *, topic_aware: bool, timer: Timer
     topics = {rb.facts[f].topic for f in answers if f in rb.facts}
     q = Questionnaire(compiled, goals)
     asked = 0
+    q.first_action = None  # questions asked when a next best action first appeared (None: never)
     question = q.next_question()
     while question is not None:
         asked += 1
@@ -155,6 +156,8 @@ def interview(compiled, goals, answers: dict, *, topic_aware: bool, timer: Timer
             else:
                 q.skip(f.id)
             question = q.next_question()
+        if q.first_action is None and q.result().next_best_action is not None:
+            q.first_action = asked
     return asked, q
 
 
@@ -165,11 +168,14 @@ def pct(values: list[float], p: float) -> float:
 
 def golden(compiled, goal_set: str, reps, *, topic_aware: bool, timer: Timer) -> float:
     asked: list[int] = []
+    to_action: list[int] = []
     with_action = same_action = 0
     for _name, case_goals, answers, profile in reps:
         goals = {"default": None, "case": case_goals, "all": ["all"]}[goal_set]
         n, q = interview(compiled, goals, answers, topic_aware=topic_aware, timer=timer)
         asked.append(n)
+        if q.first_action is not None:
+            to_action.append(q.first_action)
         got = q.result().next_best_action
         want = infer(compiled, profile).next_best_action
         with_action += got is not None
@@ -179,6 +185,12 @@ def golden(compiled, goal_set: str, reps, *, topic_aware: bool, timer: Timer) ->
     print(f"  goals {goal_set:7} rep {rep:11}: {len(reps)} cases; questions asked median {median:g}, "
           f"p90 {pct(asked, 0.9):g}, max {max(asked)}; ended with a next best action {with_action}, "
           f"the same as classify on the whole case {same_action}")
+    if to_action:
+        # over all cases, one that never reaches an action counts as worse than any that does
+        everyone = sorted(to_action) + [float("inf")] * (len(reps) - len(to_action))
+        print(f"    questions until a next best action first appears: {len(to_action)} of {len(reps)} cases reach "
+              f"one, median {statistics.median(to_action):g}, p90 {pct(to_action, 0.9):g}; over all cases "
+              f"(never = worst) median {statistics.median(everyone):g}")
     return median
 
 

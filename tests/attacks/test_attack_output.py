@@ -180,7 +180,7 @@ def test_stray_os_error_is_one_line_and_exit_2(tmp_path):
     patch = ("import engine.rules.schema\ndef denied(): raise PermissionError(13, 'Permission denied', '/x/y')\n"
              "engine.rules.schema.schema = denied\n")
     r = _run_patched(patch, "rules", "schema", cwd=tmp_path)
-    assert _one_line(r) == "zhike: /x/y: Permission denied"
+    assert _one_line(r) == "zhike: /x/y: permission denied"
 
 
 def test_closed_pipe_is_quiet(tmp_path):

@@ -431,4 +431,4 @@ def test_yaml_problems_in_chinese(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHIKE_LANG", "zh")
     with pytest.raises(YamlError) as e:
         load_text("a: 1\na: 2\n", "f.yaml")
-    assert str(e.value.problems[0]) == "f.yaml:2:1: error: 键 'a' 重复了（第一次在第 1 行）；请删掉一个 [duplicate-key]"
+    assert str(e.value.problems[0]) == "f.yaml:2:1: 错误: 键 'a' 重复了（第一次在第 1 行）；请删掉一个 [duplicate-key]"

@@ -291,14 +291,9 @@ def _run(fn, *args, **kwargs) -> None:
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
-    import os
+    from engine.report.output import silence_stdout
 
-    try:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, sys.stdout.fileno())
-        os.close(fd)
-    except (OSError, ValueError):
-        pass
+    silence_stdout()
 
 
 def _rb(path: Path | None) -> Path:

@@ -31,7 +31,7 @@ from typing import Any
 from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError
 from ..i18n import N_, _, ngettext
-from ..report.output import OutputError, OutputLock, _silence_stdout, check_output_path
+from ..report.output import OutputError, OutputLock, check_output_path, silence_stdout
 from .batch_io import Interrupts, Table, load_checkpoint, remove, save_checkpoint, sha256_file
 
 CHECKPOINT_SECONDS = 2.0
@@ -389,7 +389,7 @@ class _Job:
                 pass
             self.sig.depth = 1
         if isinstance(e, OutputError) and None in (self.output.final, self.rejects.final):
-            _silence_stdout()  # the interpreter would try to flush it again at exit
+            silence_stdout()  # the interpreter would try to flush it again at exit
         keep = resumable and (self.saved_rows > 0 or not isinstance(e, OutputError))
         for t in (self.output, self.rejects):
             t.abandon(keep)

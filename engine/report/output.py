@@ -166,13 +166,13 @@ def write_stdout(text: str) -> None:
     except BrokenPipeError:
         raise
     except (OSError, ValueError) as e:  # ValueError: stdout closed
-        _silence_stdout()
+        silence_stdout()
         if isinstance(e, OSError):
             raise write_failure(None, e) from None
         raise OutputError("cannot write standard output: it is closed") from None
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     # the interpreter flushes stdout at exit; a full /dev/full would fail again there
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)

@@ -11,6 +11,13 @@ import pytest
 # The suite speaks English unless a test asks for another language: tests that check Chinese pass
 # `--lang zh` or set ZHIKE_LANG themselves, so the result never depends on the machine's locale.
 os.environ.setdefault("ZHIKE_LANG", "en")
+# zhike's cache (compiled templates, validated rulebases) goes to a folder of this test run, never
+# the user's ~/.cache; subprocesses inherit it.
+if "ZHIKE_TEST_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["ZHIKE_TEST_CACHE"] = tempfile.mkdtemp(prefix="zhike-test-cache-")
+    os.environ["XDG_CACHE_HOME"] = os.environ["ZHIKE_TEST_CACHE"]
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

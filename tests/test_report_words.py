@@ -17,6 +17,7 @@ import pytest
 
 from conftest import BUNDLED
 from engine.report.clauses import split_clauses
+from engine.words.clauses import split_clauses as word_clauses
 
 # Proper names and model names a Chinese report may carry: TOPK and its animals as the seeds name them,
 # the MAN classes, the FAB family and the 4C/4P model's own terms, trade abbreviations.
@@ -70,7 +71,12 @@ def _visible(out: str, fmt: str) -> str:
 def _without_customer(out: str, profile) -> str:
     """`out` with the customer's words (whole utterances and their clauses, also where a line wraps
     inside them) and the profile's name blanked."""
-    words = [profile.name] + [x for u in profile.utterances for x in [u, *split_clauses(u)]]
+    words = [profile.name] + [x for u in profile.utterances
+                              for x in [u, *split_clauses(u), *(c.shown for c in word_clauses(u))]]
+    # what the rep typed into free-text facts (a job title, what they noticed) is theirs, as typed
+    words += [str(v) for v in profile.facts.values() if isinstance(v, str) and not (v.isascii() and v.isidentifier())]
+    words += [str(x) for v in profile.facts.values() if isinstance(v, list) for x in v
+              if isinstance(x, str) and not (x.isascii() and x.isidentifier())]
     for w in sorted(set(filter(None, words)), key=len, reverse=True):
         out = re.sub(r"\n?\s*".join(re.escape(ch) for ch in w if not ch.isspace()), " ", out)
     return out

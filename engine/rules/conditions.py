@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..i18n import N_, _
-from .checker import Checker, describe, fmt_number, shown_text, suggest
+from .checker import describe, fmt_number, shown_text, suggest
 from .model import (
     All,
     Any_,
@@ -19,12 +19,10 @@ from .model import (
     FactDef,
     FactTest,
     Not,
-    PhraseTest,
     Typology,
-    normalise_text,
     number_problem,
 )
-from .patterns import pattern_problem
+from .said import PhraseReader
 from .yamlpos import Located
 
 FACT_OPS = {
@@ -34,14 +32,14 @@ FACT_OPS = {
     "between": "between", "known": "known", "answered": "answered",
 }
 TYPOLOGY_OPS = ("is", "is_not", "in", "not_in", "known")
-CONDITION_HEADS = ("all", "any", "not", "fact", "typology", "said")
+CONDITION_HEADS = ("all", "any", "not", "fact", "typology", "said", "noted")
 COMPARISONS = N_("is, is_not, in, not_in, >, >=, <, <=, between, known or answered")
 RESERVED_UTTERANCES = "utterances"
 
 BAD = object()  # a value that failed its check (None is a valid value)
 
 
-class ConditionReader(Checker):
+class ConditionReader(PhraseReader):
     """Reads conditions and the facts, values, typologies and classes they name."""
 
     def __init__(self) -> None:
@@ -144,9 +142,10 @@ class ConditionReader(Checker):
                                     "`any:`", keys=", ".join(heads)), "ambiguous-condition")
             return None
         head = heads[0]
-        if facts_only and head == "said":
-            self.err(loc.pos, _("`applies_when` tests facts only, not what the customer said; remove this `said:` "
-                                "or test a fact that a rule sets from the customer's words"), "bad-condition")
+        if facts_only and head in ("said", "noted"):
+            self.err(loc.pos, _("`applies_when` tests facts only, not what the customer said; remove this `{key}:` "
+                                "or test a fact that a rule sets from the customer's words", key=head),
+                     "bad-condition")
             return None
         if facts_only and head == "typology":
             self.err(loc.pos, _("`applies_when` tests facts only, not conclusions like typology {typology}; "
@@ -168,8 +167,8 @@ class ConditionReader(Checker):
             self.mapping(loc, "not", required=("not",))
             inner = self.condition(v["not"], home, rid, counter, facts_only)
             return Not(inner, loc.pos) if inner is not None else None
-        if head == "said":
-            return self.phrase(loc, rid, counter)
+        if head in ("said", "noted"):
+            return self.phrase(loc, rid, counter, head)
         if head == "typology":
             return self.conclusion_test(loc)
         return self.fact_test(loc)
@@ -292,31 +291,3 @@ class ConditionReader(Checker):
             return None
         operand = tuple(classes) if op in ("in", "not_in") else classes[0]
         return ConclusionTest(typ.id, op, operand, minc, loc.pos)
-
-    def phrase(self, loc: Located, rid: str, counter: list[int]) -> PhraseTest | None:
-        self.mapping(loc, "said", required=("said",))
-        sm = self.mapping(loc.value["said"], "said", optional=("zh", "en", "regex"))
-        if sm is None:
-            return None
-        keywords: list[str] = []
-        regexes: list[str] = []
-        for key in ("zh", "en"):
-            for x in self.items(sm.get(key), f"said.{key}"):
-                s = self.string(x, _("said.{key} keyword", key=key))
-                if s:
-                    keywords.append(normalise_text(s))
-        for x in self.items(sm.get("regex"), "said.regex"):
-            s = self.string(x, _("said.regex pattern"))
-            problem = pattern_problem(s) if s is not None else None
-            if problem is not None:
-                self.err(x.pos, *problem)
-            elif s is not None:
-                regexes.append(s)
-        if not keywords and not regexes and not any(
-                p.pos.file == loc.pos.file and p.pos.line >= loc.pos.line for p in self.problems[-3:]):
-            self.err(loc.pos, _("`said` needs at least one keyword (zh / en) or regex"), "empty")
-        if not keywords and not regexes:
-            return None
-        pid = f"{rid}#{counter[0]}"
-        counter[0] += 1
-        return PhraseTest(pid, tuple(keywords), tuple(regexes), loc.pos)

@@ -23,6 +23,7 @@ class ManifestReader(Checker):
         self.order: list[tuple[str, Pos]] = []
         self.topics: dict[str, Topic] = {}
         self.default_goals: list[tuple[str, Pos]] = []
+        self.words_loc: Located | None = None  # rulebase.yaml `words:`, read by LexiconReader
 
     # -- rulebase.yaml ------------------------------------------------------------
     def manifest(self, loc: Located | None, path: Path) -> tuple[str, str, Text, float]:
@@ -33,9 +34,10 @@ class ManifestReader(Checker):
                                                           "and stages"), "empty")
             return name, version, title, threshold
         m = self.mapping(loc, "rulebase.yaml", required=("name", "version", "title", "stages"),
-                         optional=("threshold", "description", "order", "topics", "default_goals"))
+                         optional=("threshold", "description", "order", "topics", "default_goals", "words"))
         if m is None:
             return name, version, title, threshold
+        self.words_loc = m.get("words")
         name = self.string(m.get("name"), "name") or name
         version = self.string(m.get("version"), "version") or version
         title = self.text(m.get("title"), "title") or title

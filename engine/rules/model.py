@@ -154,12 +154,43 @@ class ConclusionTest:
 
 @dataclass(frozen=True)
 class PhraseTest:
-    """What the customer said contains a keyword or matches a pattern."""
+    """What the customer said (or the rep noted) holds a keyword, a concept's phrase or a pattern.
+
+    Matching is clause by clause (engine.words): a phrase under a denial cue ("不是钱的问题") does
+    not satisfy the test; it satisfies the test's denial twin (`denied=True`), which the loader
+    gives every rule whose words are evidence for a class, as evidence against it.
+    """
 
     id: str  # unique per rulebase, e.g. "objection.budget_words#0"
     keywords: tuple[str, ...]  # normalised (NFKC, casefold)
     regexes: tuple[str, ...]
     pos: Pos
+    concepts: tuple[str, ...] = ()  # ids of lexicon concepts: any of their phrases
+    form: str | None = None  # "question" / "statement": only clauses asked back / stated
+    heard: str = "said"  # "said": the customer's own words; "noted": the rep's notes
+    denied: bool = False  # the denial twin: found only under a denial cue
+    examples_of: tuple[str, str] | None = None  # (typology, class): close to that class's example sentences
+
+
+@dataclass(frozen=True)
+class Concept:
+    """A named set of phrases (a lexicon entry) that `said:` / `noted:` tests share."""
+
+    id: str
+    label: Text  # how an explanation names it: "客户说…(预算已经用完)"
+    entries: tuple[str, ...]  # as written, NFKC + case-folded; `...` marks a short gap
+    regexes: tuple[str, ...]
+    pos: Pos
+    entry_pos: tuple[Pos, ...] = ()  # where each entry is written, for lint
+    note: Text | None = None  # for trainers only
+
+
+@dataclass(frozen=True)
+class WordsSettings:
+    """How similar a clause must be to a class's example sentences, and what that is worth."""
+
+    examples_threshold: float = 0.35
+    examples_weight: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -232,6 +263,9 @@ class Rule:
     # Customer sentences that illustrate the rule, for trainers and tests; never quoted as the customer's words.
     examples: tuple[str, ...] = ()
     note: Text | None = None  # for trainers only: why it departs from a seed, which seed it followed
+    # Made by the loader, not written by a trainer: "examples" (a class's example sentences) or
+    # "denial" (the twin of a word rule, evidence against its classes when the customer denies it).
+    generated: str | None = None
 
 
 @dataclass
@@ -258,6 +292,9 @@ class ClassDef:
     description: Text | None
     pos: Pos
     note: Text | None = None  # for trainers only
+    # Sentences customers of this class say (zh and en), written by trainers: a clause close to one
+    # of them is evidence for the class (engine.words.similarity); never quoted as the customer's words.
+    examples: tuple[str, ...] = ()
 
 
 @dataclass
@@ -306,6 +343,8 @@ class Rulebase:
     files: list[str] = field(default_factory=list)
     topics: list[Topic] = field(default_factory=list)  # in the order the interview takes them
     default_goals: list[str] = field(default_factory=list)  # typology ids `zhike ask` aims at; empty = all
+    concepts: dict[str, Concept] = field(default_factory=dict)  # lexicons/*.yaml
+    words: WordsSettings = field(default_factory=WordsSettings)
 
     def rules_for(self, typology: str) -> list[Rule]:
         return [r for r in self.rules

@@ -29,11 +29,13 @@ from .checker import ID_RE
 
 SCHEMA_URI = "https://json-schema.org/draft/2020-12/schema"
 FILE_KINDS = {  # $defs name -> the key that identifies the file, and where such files live
+    "corpusFile": ("items", "corpus/{train,heldout}/*.yaml"),  # first: a corpus file names its typology too
     "rulebaseFile": ("stages", "rulebase.yaml"),
     "sourcesFile": ("seeds", "sources.yaml"),
     "factFile": ("facts", "facts/*.yaml"),
     "typologyFile": ("typology", "typologies/*.yaml"),
     "testFile": ("cases", "tests/*.yaml"),
+    "lexiconFile": ("concepts", "lexicons/*.yaml"),
     "guidanceFile": ("strategies", "guidance/*.yaml"),  # last: a typology file has strategies too
 }
 
@@ -112,6 +114,10 @@ def _defs() -> dict[str, Any]:
         "topics": _list(_ref("topic"), "Interview topics, in the order a rep's questions come in.", min_items=0),
         "default_goals": {"type": "array", "items": {"type": "string"},
                           "description": "Typology ids `zhike ask` aims at without --goal (none: all typologies)."},
+        "words": _obj({"examples": _obj({
+            "threshold": {**WEIGHT, "description": "How similar a clause must be to an example sentence (0.35)."},
+            "weight": {**WEIGHT, "description": "The evidence an example sentence gives, at full likeness (0.5)."},
+        })}, description="How example sentences count."),
     }, ["name", "version", "title", "stages"], "rulebase.yaml: name, version, title, stages.")
     d["section"] = _obj({
         "id": {"type": ["string", "number"], "description": "Short stable id that rules cite."},
@@ -189,13 +195,21 @@ def _defs() -> dict[str, Any]:
     }, "required": ["typology"], "additionalProperties": False, "minProperties": 2, "maxProperties": 3,
         "description": "A test on a typology's conclusion: `typology` plus one of is, is_not, in, not_in, known."}
     words = {"type": "array", "items": {"type": "string", "minLength": 1}}
-    d["saidTest"] = _obj({"said": _obj({
-        "zh": {**words, "description": "Chinese keywords (matched anywhere, ignoring width)."},
-        "en": {**words, "description": "English keywords (matched anywhere, ignoring case)."},
-        "regex": {**words, "description": "Regular expressions (Python syntax), searched anywhere."},
-    }, description="What the customer said: a keyword or a regular expression.", minProperties=1)}, ["said"])
-    heads = {"fact": "factTest", "typology": "typologyTest", "said": "saidTest", "all": "allCondition",
-             "any": "anyCondition", "not": "notCondition"}
+    phrase_props = {
+        "zh": {**words, "description": "Chinese phrases (within one clause; traditional characters match too)."},
+        "en": {**words, "description": "English phrases (whole words, ignoring case)."},
+        "regex": {**words, "description": "Regular expressions (Python syntax), searched in each clause."},
+        "concept": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}],
+                    "description": "Concept ids from lexicons/*.yaml: any of their phrases."},
+        "form": {"enum": ["question", "statement"],
+                 "description": "Only clauses asked back as a question, or only statements."},
+    }
+    d["saidTest"] = _obj({"said": _obj(phrase_props, description="What the customer said: phrases, concepts "
+                                       "or patterns.", minProperties=1)}, ["said"])
+    d["notedTest"] = _obj({"noted": _obj(phrase_props, description="What the rep noted (a 备注 column, "
+                                         "`rep_notes:`), never the customer's words.", minProperties=1)}, ["noted"])
+    heads = {"fact": "factTest", "typology": "typologyTest", "said": "saidTest", "noted": "notedTest",
+             "all": "allCondition", "any": "anyCondition", "not": "notCondition"}
     d["allCondition"] = _obj({"all": _list(_ref("condition"))}, ["all"], "Every one holds.")
     d["anyCondition"] = _obj({"any": _list(_ref("condition"))}, ["any"], "At least one holds.")
     d["notCondition"] = _obj({"not": _ref("condition")}, ["not"],
@@ -256,8 +270,27 @@ def _defs() -> dict[str, Any]:
         "note": _ref("note"),
     }, ["id", "advice", "source"], "Advice for the rep when a class (or combination) holds.",
         anyOf=[{"required": ["for"]}, {"required": ["when"]}])
-    d["class"] = _obj({"id": _ref("id"), "label": _ref("text"), "description": _ref("text"), "note": _ref("note")},
+    sentences = {"type": "array", "items": _ref("nonEmpty")}
+    d["class"] = _obj({"id": _ref("id"), "label": _ref("text"), "description": _ref("text"), "note": _ref("note"),
+                       "examples": _obj({"zh": sentences, "en": sentences},
+                                        description="Sentences customers of this class say: a clause close to one "
+                                                    "is evidence for the class.")},
                       ["id", "label"])
+    d["concept"] = _obj({"id": _ref("id"), "label": _ref("text"), "zh": words, "en": words, "regex": words,
+                         "note": _ref("note")}, ["id", "label"],
+                        "A named set of phrases; `...` in a phrase is a short gap.")
+    label = {"type": ["string", "null"], "description": "A class id, or null: none of this typology's classes."}
+    d["corpusFile"] = _obj({
+        "typology": {"type": "string", "description": "The typology the items are labelled with."},
+        "split": {"enum": ["train", "heldout"], "description": "train: tune on it; heldout: never look at its "
+                                                              "failures."},
+        "items": _list(_obj({"said": _ref("nonEmpty"), "expect": label,
+                             "also": {"type": "object", "additionalProperties": label,
+                                      "description": "Labels for other typologies: typology id: class id or null."}},
+                            ["said", "expect"]), min_items=0),
+    }, ["typology", "split", "items"], "corpus/*/*.yaml: customer utterances labelled by a trainer.")
+    d["lexiconFile"] = _obj({"concepts": _list(_ref("concept"))}, ["concepts"],
+                            "lexicons/*.yaml: concepts that said: / noted: tests share.")
     d["typology"] = _obj({
         "id": _ref("id"),
         "label": _ref("text"),
@@ -284,6 +317,7 @@ def _defs() -> dict[str, Any]:
         "given": _obj({
             "facts": {"type": "object", "description": "fact id: value"},
             "utterances": {"type": "array", "items": {"type": "string"}},
+            "rep_notes": {"type": "array", "items": {"type": "string"}},
             "name": {"type": "string"}, "notes": {"type": "string"},
         }),
         "expect": {"type": "object", "description": "typology id: class id (or null), or {value, min_confidence}",
@@ -307,6 +341,7 @@ TOP_KEYS = {  # completion and hover for the first key of a new file
     "facts": "facts/*.yaml: the fact catalogue",
     "seeds": "sources.yaml: the seed documents",
     "cases": "tests/*.yaml: golden cases",
+    "concepts": "lexicons/*.yaml: named sets of phrases for said: / noted:",
     "name": "rulebase.yaml", "version": "rulebase.yaml", "title": "rulebase.yaml", "description": "rulebase.yaml",
     "threshold": "rulebase.yaml", "stages": "rulebase.yaml: the sale stages", "order": "rulebase.yaml",
     "topics": "rulebase.yaml: the interview's topics, in order",
@@ -320,10 +355,12 @@ def _dispatch() -> list[dict]:
         return {"if": cond, "then": _ref(name)}
 
     return [
-        when({"required": ["typology"]}, "typologyFile"),
+        when({"required": ["items"]}, "corpusFile"),
+        when({"required": ["typology"], "not": {"required": ["items"]}}, "typologyFile"),
         when({"required": ["facts"]}, "factFile"),
         when({"required": ["seeds"]}, "sourcesFile"),
         when({"required": ["cases"]}, "testFile"),
+        when({"required": ["concepts"]}, "lexiconFile"),
         when({"anyOf": [{"required": ["stages"]}, {"required": ["name"]}, {"required": ["version"]}]},
              "rulebaseFile"),
         when({"required": ["strategies"], "not": {"required": ["typology"]}}, "guidanceFile"),
@@ -338,7 +375,8 @@ def schema() -> dict[str, Any]:
         "description": "Any file of a zhike rulebase: " + ", ".join(f"{p} ({k})" for k, (_, p) in FILE_KINDS.items()),
         "type": "object",
         "properties": {k: {"description": v} for k, v in TOP_KEYS.items()},
-        "anyOf": [{"required": [k]} for k in ("typology", "facts", "seeds", "cases", "stages", "name", "strategies")],
+        "anyOf": [{"required": [k]} for k in ("typology", "facts", "seeds", "cases", "stages", "name", "strategies",
+                                              "concepts", "items")],
         "allOf": _dispatch(),
         "$defs": _defs(),
     }

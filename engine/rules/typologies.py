@@ -10,6 +10,8 @@ from .manifest import ManifestReader
 from .model import ClassDef, Evidence, Rule, SetFact, Typology, Warn
 from .yamlpos import Located, Pos
 
+MAX_EXAMPLE_CHARS = 200
+
 
 class TypologyReader(ConditionReader, ManifestReader):
     """Reads a typology file's header (typology and classes) and its rules."""
@@ -36,18 +38,19 @@ class TypologyReader(ConditionReader, ManifestReader):
         threshold = self.weight(tm["threshold"], "threshold") if "threshold" in tm else None
         classes: dict[str, ClassDef] = {}
         for c in self.items(tm.get("classes"), "classes"):
-            cm = self.mapping(c, _("class"), required=("id", "label"), optional=("description", "note"))
+            cm = self.mapping(c, _("class"), required=("id", "label"), optional=("description", "note", "examples"))
             if cm is None:
                 continue
             cid = self.ident(cm.get("id"), _("class id"))
             cl = self.text(cm.get("label"), _("class label"))
             cd = self.text(cm.get("description"), _("class description"))
             cnote = self.note(cm.get("note"), _("class note"))
+            examples = self.class_examples(cm.get("examples"))
             if cid in classes:
                 self.err(cm["id"].pos, _("duplicate class id {id!r} in typology {typology}; rename one of them",
                                          id=cid, typology=tid), "duplicate-id")
             elif cid and cl:
-                classes[cid] = ClassDef(cid, cl, cd, c.pos, note=cnote)
+                classes[cid] = ClassDef(cid, cl, cd, c.pos, note=cnote, examples=examples)
         if tid is None or label is None:
             return None, m
         if tid in self.typologies:
@@ -59,6 +62,28 @@ class TypologyReader(ConditionReader, ManifestReader):
         t._source_loc = tm.get("source")  # resolved once sources are known
         self.typologies[tid] = t
         return t, m
+
+    def class_examples(self, loc: Located | None) -> tuple[str, ...]:
+        """A class's `examples: {zh: [...], en: [...]}`: sentences its customers say."""
+        if loc is None:
+            return ()
+        em = self.mapping(loc, "examples", optional=("zh", "en"))
+        if em is None:
+            return ()
+        out: list[str] = []
+        for key in ("zh", "en"):
+            for x in self.items(em.get(key), f"examples.{key}"):
+                s = self.string(x, _("example sentence"))
+                if s is None or not s.strip():
+                    continue
+                if len(s) > MAX_EXAMPLE_CHARS:
+                    self.err(x.pos, _("an example of {n} characters is too long (at most {limit}): give one thing a "
+                                      "customer says", n=len(s), limit=MAX_EXAMPLE_CHARS), "long-example")
+                elif s.strip() in out:
+                    self.err(x.pos, _("this example is listed twice; keep one"), "duplicate-example")
+                else:
+                    out.append(s.strip())
+        return tuple(out)
 
     def rule(self, item: Located, typ: Typology, seen: dict[str, Pos]) -> None:
         rm = self.mapping(item, _("rule"), required=("id", "when", "then", "rationale", "source"),

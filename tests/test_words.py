@@ -290,3 +290,35 @@ def test_an_unchanged_rulebase_comes_from_the_cache_and_a_changed_one_does_not(t
     typ.write_text(typ.read_text(encoding="utf-8").replace("weight: 0.6", "weight: 0.55", 1), encoding="utf-8")
     changed = load_rulebase(root)
     assert changed.sha256 != first.sha256
+
+
+# --- the bundled rulebase: words about authority are not hesitation ------------------------
+
+@pytest.mark.parametrize("said", ["我们要跟老板商量一下", "這事我得請示一下領導", "I need to check with my boss first"])
+def test_talking_it_over_with_the_boss_is_about_authority_not_hesitation(said):
+    rb = load_rulebase(RULEBASE)
+    with compile_rulebase(rb) as compiled:
+        result = infer(compiled, Profile(utterances=[said]))
+    assert result.conclusions["objection"].value != "keeps_considering"
+    scores = dict(result.conclusions["objection"].scores)
+    assert scores.get("keeps_considering", 0) <= 0
+    derived = {(d.fact, d.value) for d in result.derived}
+    assert result.conclusions["decision_mode"].value is not None or ("has_authority", False) in derived, (
+        result.fired)
+
+
+def test_held_out_figures_stay_at_or_above_the_rulebases_floors():
+    """The CI gate of issue 12: `rules test --corpus` fails when a held-out macro-F1 drops below the
+    floor stored in rulebase/corpus/floor.yaml (the figures reached when the corpus was frozen)."""
+    import subprocess
+    import sys
+
+    import yaml
+
+    floors = yaml.safe_load((RULEBASE / "corpus" / "floor.yaml").read_text(encoding="utf-8"))["heldout"]
+    assert floors["objection"] >= 0.90
+    r = subprocess.run([sys.executable, "-c", "import sys, cli; sys.exit(cli.main())", "rules", "test", "--corpus",
+                        "--split", "heldout", str(RULEBASE), "--lang", "en"],
+                       capture_output=True, text=True, cwd=RULEBASE.parent)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-2000:]
+    assert "FAILED" not in r.stdout

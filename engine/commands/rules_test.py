@@ -4,6 +4,11 @@ Output: a line of dots per case file, then one FAILED line per failing case
 (file:line, name, expected vs got, and what fired with its weight), then
 coverage and the pass/fail counts. Exit 0 all passed, 1 a case failed,
 2 a case file (or the rulebase) is malformed.
+
+With `--corpus [DIR]` it runs the utterance corpus instead (engine.trainer.corpus):
+per typology and split the class scores and confusion matrix; exit 1 when a
+held-out macro-F1 is below its floor (`corpus/floor.yaml`), 2 when a corpus file
+is malformed.
 """
 from __future__ import annotations
 
@@ -20,14 +25,16 @@ def _where(r) -> str:
     return f"{r.case.pos.file}:{r.case.pos.line}"
 
 
-def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool) -> int:
+def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool,
+        corpus: str | None = None, split: str = "all", show_misses: bool = False, write_floor: bool = False) -> int:
+    if corpus is not None:
+        return run_corpus(rulebase, corpus or None, split, fmt, show_misses, write_floor)
     from ..reasoning.compiler import compile_rulebase
-    from ..rules.loader import load_rulebase
-    from ..trainer.casetest import load_cases, run_cases
+    from ..trainer.casetest import load_cases, load_rulebase_for_cases, run_cases
     from .rules_check import comma_list
 
     started = time.perf_counter()
-    rb = load_rulebase(rulebase)
+    rb = load_rulebase_for_cases(rulebase)  # a case naming a rule that failed to load says so
     cases = load_cases(rb)
     total = len(cases)
     if keyword:
@@ -98,3 +105,43 @@ def run(rulebase: Path, show_coverage: bool, keyword: str | None, fmt: str, verb
     lines.append(_(" {counts} in {seconds}s ", counts=comma_list(counts), seconds=format(elapsed, ".2f")).center(80, "="))
     write_text("\n".join(lines) + "\n", None)
     return code
+
+
+def run_corpus(rulebase: Path, corpus: str | None, split: str, fmt: str, show_misses: bool,
+               write_floor: bool) -> int:
+    from ..errors import InputError
+    from ..reasoning.compiler import compile_rulebase
+    from ..report.output import atomic_write_text
+    from ..rules.loader import display_path, load_rulebase
+    from ..trainer.corpus import SPLITS, corpus_dir, load_corpus
+    from ..trainer.corpus_metrics import FLOOR_SPLIT, floor_path, floor_text, load_floor
+    from ..trainer.corpus_report import render_json, render_text
+    from ..trainer.corpus_report import run_corpus as run_all
+
+    rb = load_rulebase(rulebase)
+    root = Path(corpus) if corpus else corpus_dir(rb)
+    splits = SPLITS if split == "all" else (split,)
+    if write_floor and FLOOR_SPLIT not in splits:
+        raise InputError(_("--write-floor needs the held-out split: leave out --split or use --split heldout"))
+    items = load_corpus(rb, root, splits)
+    floors = load_floor(rb, floor_path(root))
+    with compile_rulebase(rb) as compiled:
+        result = run_all(rb, compiled, root, items, splits, floors)
+    written = None
+    if write_floor:
+        heldout = {s.typology: s for s in result.scores if s.split == FLOOR_SPLIT}
+        written = floor_path(root)
+        atomic_write_text(written, floor_text(heldout, floors))
+        result.floors = load_floor(rb, written)
+        result.floor_misses = []
+    if fmt == "json":
+        data = render_json(result)
+        if written is not None:
+            data["floor_written"] = display_path(written)
+        write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", None)
+    else:
+        text = render_text(result, show_misses)
+        if written is not None:
+            text += _("floor written to {path}", path=display_path(written)) + "\n"
+        write_text(text, None)
+    return EXIT_OK if result.ok else EXIT_FAILED

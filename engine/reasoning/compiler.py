@@ -367,7 +367,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
     host = _QuietHost.make(definitions)
     phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
     max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
-    compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases), max_level,
+    compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases, rb), max_level,
                                 threading.Lock(), passes=passes, keys=keys, blind=frozenset(blind))
     compiled_holder.append(compiled)
     return compiled

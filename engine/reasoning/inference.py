@@ -33,7 +33,7 @@ from ..rules.model import (
     walk,
 )
 from ..rules.patterns import REGEX_TIMEOUT
-from ..words.phrases import PhraseTimeout
+from ..words.phrases import Hit, PhraseTimeout
 from .compiler import CompiledRulebase
 from .profile import Profile
 
@@ -61,12 +61,13 @@ def combine(weights: list[float]) -> float:
 class Matched:
     """One fact a rule matched: an answer, a derived fact, a phrase or a conclusion."""
 
-    kind: str  # fact | said | conclusion
+    kind: str  # fact | said | noted | conclusion
     id: str  # fact id, phrase id or typology id
     value: Any = None
     confidence: float | None = None
     utterance: str | None = None
     derived_by: str | None = None
+    hit: Hit | None = None  # for said / noted: the clause, the concept or nearest example, the strength
 
 
 class MatchedFacts(Sequence):
@@ -75,7 +76,7 @@ class MatchedFacts(Sequence):
 
     __slots__ = ("_ctx", "_items", "_message")
 
-    def __init__(self, message: Any, ctx: tuple[dict, list[str]]):
+    def __init__(self, message: Any, ctx: tuple[dict, tuple[list[str], list[str]]]):
         self._message, self._ctx, self._items = message, ctx, None
 
     def _load(self) -> list[Matched]:
@@ -99,7 +100,7 @@ class MatchedFacts(Sequence):
         return repr(self._load())
 
 
-def _decode(message: Any, phrase_hits: dict[str, tuple[int, str]], utterances: list[str]) -> list[Matched]:
+def _decode(message: Any, phrase_hits: dict[str, Hit], texts: tuple[list[str], list[str]]) -> list[Matched]:
     out: list[Matched] = []
 
     def visit(x: Any) -> None:
@@ -109,8 +110,14 @@ def _decode(message: Any, phrase_hits: dict[str, tuple[int, str]], utterances: l
                 if t == "f":
                     out.append(Matched("fact", x["k"], x.get("v"), derived_by=x.get("r")))
                 elif t == "p":
-                    i, hit = phrase_hits.get(x["k"], (0, ""))
-                    out.append(Matched("said", x["k"], hit, utterance=utterances[i] if utterances else ""))
+                    hit = phrase_hits.get(x["k"])
+                    kind = "noted" if x.get("n") else "said"
+                    said = texts[1] if kind == "noted" else texts[0]
+                    if hit is None:
+                        out.append(Matched(kind, x["k"], "", utterance=said[0] if said else ""))
+                    else:
+                        out.append(Matched(kind, x["k"], hit.matched, confidence=hit.strength, hit=hit,
+                                           utterance=said[hit.utterance] if hit.utterance < len(said) else ""))
                 elif t == "c":
                     out.append(Matched("conclusion", x["k"], x.get("v"), confidence=x.get("cf")))
                 return
@@ -137,7 +144,7 @@ def _lowest_confidence(message: Any) -> float:
     while stack:
         x = stack.pop()
         if isinstance(x, dict):
-            if x.get("t") == "c" and "sid" in x:
+            if x.get("t") in ("c", "p") and "sid" in x:
                 low = min(low, x.get("cf", 1.0))
             elif "sid" not in x:
                 stack.extend(x.values())
@@ -213,8 +220,8 @@ class Result:
 class _Run:
     compiled: CompiledRulebase
     sid: str
-    utterances: list[str]
-    phrase_hits: dict[str, tuple[int, str]]
+    texts: tuple[list[str], list[str]]  # what the customer said, what the rep noted
+    phrase_hits: dict[str, Hit]
     conclusions: dict[str, Conclusion] = field(default_factory=dict)
     fired: dict[int, Any] = field(default_factory=dict)  # production index -> the engine's first match
     order: list[int] = field(default_factory=list)
@@ -246,7 +253,7 @@ class _Run:
         """Turn this pass's firings into evidence, derived facts, warnings and strategies."""
         prods = self.compiled.productions
         scaled = _Deps.of(self.compiled).scaled
-        ctx = (self.phrase_hits, self.utterances)
+        ctx = (self.phrase_hits, self.texts)
         for index in self.order[self.absorbed:]:
             message = self.fired[index]
             p = prods[index]
@@ -330,6 +337,12 @@ class _Deps:
     scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
     position: dict[int, int]  # id(production) -> its index
     typologies_by_level: dict[int, list[Typology]]  # the pass at whose start a typology is final
+    # per typology: the union of its evidencers' closures (the mask while none of them fired), the
+    # evidencers as a set, and `ranked` as (bit, fact) pairs; `overall` likewise
+    every: dict[str, int] = field(default_factory=dict)
+    evidencer_set: dict[str, frozenset[str]] = field(default_factory=dict)
+    ranked_bits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    overall_bits: list[tuple[int, str]] = field(default_factory=list)
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> _Deps:
@@ -384,13 +397,24 @@ class _Deps:
             for f, n in counts.items():
                 total[f] = total.get(f, 0) + n
         overall = sorted((f for f in order if total[f]), key=lambda f: (-total[f], order.index(f)))
+        # weights scaled by the premises' confidence: conclusions, and phrases (a conceded clause or
+        # a distant likeness to an example sentence is weaker evidence)
         scaled = frozenset(i for i, p in enumerate(compiled.productions)
-                           if any(isinstance(c, ConclusionTest) for c in walk(p.when)))
+                           if any(isinstance(c, (ConclusionTest, PhraseTest)) for c in walk(p.when)))
         position = {id(p): i for i, p in enumerate(compiled.productions)}
         by_level: dict[int, list[Typology]] = {}
         for t in rb.typologies.values():
             by_level.setdefault(t.level, []).append(t)
-        return cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level)
+        every = {}
+        for tid, rules in evidencers.items():
+            mask = 0
+            for rid in rules:
+                mask |= closure[rid]
+            every[tid] = mask
+        return cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level, every,
+                   {tid: frozenset(rules) for tid, rules in evidencers.items()},
+                   {tid: [(bit[f], f) for f in facts] for tid, facts in ranked.items()},
+                   [(bit[f], f) for f in overall])
 
 
 def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
@@ -409,16 +433,28 @@ def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
         known |= deps.bit.get(RESERVED_UTTERANCES, 0)
     per_typ: dict[str, list[str]] = {}
     union = 0
+    unknown = ~known
+    closure = deps.closure
     for tid, rules in deps.evidencers.items():
-        mask = 0
-        for rid in rules:
-            if rid not in fired_ids:
-                mask |= deps.closure[rid]
-        mask &= ~known
+        if fired_ids.isdisjoint(deps.evidencer_set[tid]):
+            mask = deps.every[tid]  # the usual case: none of its rules fired (precomputed union)
+        else:
+            mask = 0
+            for rid in rules:
+                if rid not in fired_ids:
+                    mask |= closure[rid]
+        mask &= unknown
         union |= mask
-        per_typ[tid] = [f for f in deps.ranked[tid] if mask & deps.bit[f]] if mask else []
-    overall = [f for f in deps.overall if union & deps.bit[f]] if union else []
+        per_typ[tid] = [f for b, f in deps.ranked_bits[tid] if mask & b] if mask else []
+    overall = [f for b, f in deps.overall_bits if union & b] if union else []
     return per_typ, overall
+
+
+def _phrase_fact(sid: str, hit: Hit) -> dict:
+    fact = {"sid": sid, "t": "p", "k": hit.test, "cf": hit.strength}
+    if hit.heard == "noted":
+        fact["n"] = 1
+    return fact
 
 
 def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict]]], failed: bool) -> None:
@@ -480,15 +516,16 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
         # was asserted: durable_rules' delete_state corrupts its heap on large states
         # (seen with ~150 firings), and a fixed sid can never hit the 1024-live-sids limit.
         sid = compiled.cache.setdefault("sid", str(next(_sid_counter)))
-        hits, slow = compiled.phrases.match_checked(profile.utterances) if profile.utterances else ({}, [])
-        run = _Run(compiled, sid, profile.utterances, hits)
+        hits, slow = (compiled.phrases.match_checked(profile.utterances, profile.rep_notes)
+                      if profile.utterances or profile.rep_notes else ({}, []))
+        run = _Run(compiled, sid, (profile.utterances, profile.rep_notes), hits)
         run.warnings.extend(_timeout_warnings(compiled, slow))
         compiled.on_fire = run.on_fire
         used: list[tuple[str, list[dict]]] = []
         failed = True
         try:
             known = [((f["t"], f["k"]), f) for f in _fact_dicts(profile, sid)]
-            known += [(("p", pid), {"sid": sid, "t": "p", "k": pid}) for pid in hits]
+            known += [(("p", pid), _phrase_fact(sid, hit)) for pid, hit in hits.items()]
             by_level = _Deps.of(compiled).typologies_by_level
             for level in range(compiled.max_level + 2):
                 for typ in by_level.get(level, ()):

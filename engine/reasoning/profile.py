@@ -33,6 +33,9 @@ class Profile:
     facts: dict[str, Any] = field(default_factory=dict)  # fact id -> value (a list for list facts)
     utterances: list[str] = field(default_factory=list)
     name: str = ""
+    # The rep's own notes (a `备注` column, `rep_notes:` in a profile): only `noted:` tests read
+    # them, never `said:` ones, which hear the customer's own words alone.
+    rep_notes: list[str] = field(default_factory=list)
     # what was left out and why (a key that names no fact): for the user, never for the rules
     warnings: list[Problem] = field(default_factory=list, compare=False)
 
@@ -231,6 +234,23 @@ def _unknown_fact(rb: Rulebase, name: Any) -> str:
             + _("; `zhike facts` lists the names a profile may use"))
 
 
+def _texts(loc: Located | None, into: list[str], problems: list[Problem], not_text: str) -> None:
+    """Append the texts of `utterances:` / `rep_notes:` (one text or a list) to `into`."""
+    if loc is None or loc.value is None:
+        return
+    for item in (loc.value if isinstance(loc.value, list) else [loc]):
+        if isinstance(item.value, (dict, list)) or item.value is None:
+            problems.append(Problem(item.pos, not_text, "profile"))
+        elif str(item.value).strip():
+            text = str(item.value).strip()
+            try:
+                _check_utterance(text)
+            except ValueProblem as e:
+                problems.append(Problem(item.pos, str(e), "bad-value"))
+                continue
+            into.append(text)
+
+
 def profile_from_located(loc: Located | None, rb: Rulebase, file: str) -> Profile:
     """Check a parsed profile document; raise InputError with every problem.
 
@@ -245,7 +265,7 @@ def profile_from_located(loc: Located | None, rb: Rulebase, file: str) -> Profil
     if not isinstance(loc.value, dict):
         raise InputError("", [Problem(loc.pos, _("a profile is a mapping with `facts:` and/or `utterances:`"),
                                       "profile")])
-    allowed = ("facts", "utterances", "name", "notes")
+    allowed = ("facts", "utterances", "rep_notes", "name", "notes")
     for key, val in loc.value.items():
         if key not in allowed:
             problems.append(Problem(val.key_pos or val.pos, _("unknown key {key}", key=_shown(key))
@@ -280,20 +300,9 @@ def profile_from_located(loc: Located | None, rb: Rulebase, file: str) -> Profil
                     profile.facts[f.id] = profile.facts[f.id] + [x for x in v if x not in profile.facts[f.id]]
                 else:
                     profile.facts[f.id] = v
-    utt = loc.value.get("utterances")
-    if utt is not None and utt.value is not None:
-        items = utt.value if isinstance(utt.value, list) else [utt]
-        for item in items:
-            if isinstance(item.value, (dict, list)) or item.value is None:
-                problems.append(Problem(item.pos, _("each remark of the customer is a piece of text"), "profile"))
-            elif str(item.value).strip():
-                text = str(item.value).strip()
-                try:
-                    _check_utterance(text)
-                except ValueProblem as e:
-                    problems.append(Problem(item.pos, str(e), "bad-value"))
-                    continue
-                profile.utterances.append(text)
+    _texts(loc.value.get("utterances"), profile.utterances, problems,
+           _("each remark of the customer is a piece of text"))
+    _texts(loc.value.get("rep_notes"), profile.rep_notes, problems, _("each note of the rep is a piece of text"))
     if problems:
         raise InputError("", problems)
     return profile

@@ -47,7 +47,7 @@ def describe(cond: Condition, rb: Rulebase, lang: str, top: bool = True) -> str:
     if isinstance(cond, Not):
         return _negated(cond.item, rb, lang)
     if isinstance(cond, PhraseTest):
-        return tr(lang, "the customer said {words}", words=_phrases(cond, lang))
+        return _phrase_test(cond, rb, lang)
     if isinstance(cond, FactTest):
         return _fact_test(cond, cond.op, cond.operand, rb, lang)
     if isinstance(cond, ConclusionTest):
@@ -59,7 +59,9 @@ def _negated(cond: Condition, rb: Rulebase, lang: str) -> str:
     if isinstance(cond, Not):
         return describe(cond.item, rb, lang, top=False)
     if isinstance(cond, PhraseTest):
-        return tr(lang, "the customer did not say {words}", words=_phrases(cond, lang))
+        if cond.heard == "noted":
+            return tr(lang, "your notes do not say {words}", words=_phrases(cond, rb, lang))
+        return tr(lang, "the customer did not say {words}", words=_phrases(cond, rb, lang))
     if isinstance(cond, FactTest):
         if cond.op in ("known", "answered"):
             return _fact_test(cond, cond.op, not cond.operand, rb, lang)
@@ -83,9 +85,26 @@ def _negated(cond: Condition, rb: Rulebase, lang: str) -> str:
     return tr(lang, "it is not so that {condition}", condition=describe(cond, rb, lang, top=False))
 
 
-def _phrases(cond: PhraseTest, lang: str) -> str:
-    words = list(cond.keywords) + [f"/{r}/" for r in cond.regexes]
-    shown = tr(lang, " or ").join(f"「{x}」" for x in words[:PHRASES_SHOWN])
+def _phrase_test(cond: PhraseTest, rb: Rulebase, lang: str) -> str:
+    if cond.examples_of is not None:
+        typ = rb.typologies.get(cond.examples_of[0])
+        cls = typ.classes.get(cond.examples_of[1]) if typ else None
+        label = cls.label.get(lang) if cls else cond.examples_of[1]
+        return tr(lang, "the customer said something like what {label} customers say", label=f"“{label}”")
+    words = _phrases(cond, rb, lang)
+    if cond.denied:
+        return tr(lang, "the customer denied {words}", words=words)
+    if cond.heard == "noted":
+        return tr(lang, "your notes say {words}", words=words)
+    if cond.form == "question":
+        return tr(lang, "the customer asked {words}", words=words)
+    return tr(lang, "the customer said {words}", words=words)
+
+
+def _phrases(cond: PhraseTest, rb: Rulebase, lang: str) -> str:
+    concepts = [rb.concepts[c].label.get(lang) for c in cond.concepts if c in rb.concepts]
+    words = [f"「{c}」" for c in concepts] + [f"「{x}」" for x in cond.keywords] + [f"/{r}/" for r in cond.regexes]
+    shown = tr(lang, " or ").join(words[:PHRASES_SHOWN])
     return shown + (" …" if len(words) > PHRASES_SHOWN else "")
 
 

@@ -18,12 +18,13 @@ from typing import Any
 
 from .. import __version__
 from ..i18n import tr, use
-from ..paths import TEMPLATES
+from ..paths import TEMPLATES, cache_dir
 from ..reasoning.inference import Matched, Result
 from .describe import class_label, describe, value_label
+from .heard import said_json
 from .markdown import md_anchor, md_code, md_escape, md_finalize, md_text
 from .sandbox import TEMPLATE_MAX_BYTES, TEMPLATE_MAX_OUTPUT, TEMPLATE_MAX_SECONDS, render_user_template
-from .screen import summary, superseded_by
+from .screen import also_said, summary, superseded_by
 from .textwidth import dwidth, pad, terminal_width, wrap
 
 TEMPLATES_DIR = TEMPLATES
@@ -43,11 +44,8 @@ def _matched_json(m: Matched, result: Result, lang: str) -> dict:
             derived_by = tr(lang, "derived by")
             out["text"] += f" ({derived_by} {m.derived_by})"
         return out
-    if m.kind == "said":
-        label = tr(lang, "What the customer said")
-        quoted = tr(lang, "“{words}”", words=m.utterance)
-        return {"kind": "said", "utterance": m.utterance, "matched": m.value,
-                "text": f"{label}: {quoted} ({m.value})"}
+    if m.kind in ("said", "noted"):
+        return said_json(m, rb, lang)
     t = rb.typologies.get(m.id)
     text = f"{t.label.get(lang) if t else m.id} = {class_label(rb, m.id, m.value, lang)}"
     if m.confidence is not None:
@@ -76,8 +74,10 @@ def to_json(result: Result, lang: str = "zh") -> dict[str, Any]:
             "label": class_label(rb, tid, c.value, lang) if c.value else None,
             "typology_label": t.label.get(lang),
             "confidence": c.confidence,
-            "alternatives": [{"value": cls, "label": class_label(rb, tid, cls, lang), "confidence": s}
-                             for cls, s in c.scores if cls != c.value and s > 0],
+            "alternatives": [{"value": cls, "label": class_label(rb, tid, cls, lang), "confidence": s,
+                              **({"said": also[cls]} if cls in also else {})}
+                             for cls, s in c.scores if cls != c.value and s > 0
+                             for also in [{a: clauses for a, _s, clauses in also_said(c)}]],
             "reason": c.reason,
             "reason_text": _reason_text(c.reason, lang),
             "because": [{
@@ -179,8 +179,10 @@ def bundled_environment(fmt: str, lang: str | None = None):
     compiling a template costs far more than rendering it."""
     import jinja2
 
+    cached = cache_dir("templates", fmt)  # compiled templates: keyed by the template's source
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES_DIR)),
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(cached)) if cached else None,
         autoescape=(fmt == "html"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

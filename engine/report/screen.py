@@ -25,6 +25,7 @@ from ..rules.model import PhraseTest, Rule, Rulebase, Source, Strategy, normalis
 from .clauses import clause_of
 from .confidence import confidence_word, percent
 from .describe import class_label, value_label
+from .heard import said_and_why
 from .textwidth import dwidth
 
 QUESTIONS_SHOWN = 3  # on the one screen
@@ -98,7 +99,11 @@ def _fact_text(rb: Rulebase, m: Matched, lang: str) -> str | None:
 
 def said_clause(m: Matched) -> str:
     """The customer's clause a phrase rule matched, as they said it."""
+    if m.hit is not None and m.hit.clause:
+        return m.hit.clause
     return clause_of(m.utterance or "", m.value or "")
+
+
 
 
 # A quoted passage of four characters or more: what a rationale would quote a customer with.
@@ -130,10 +135,33 @@ def _unique(items: list[str]) -> list[str]:
 
 # --- the one screen ------------------------------------------------------------------
 
+def also_said(c: Conclusion) -> list[tuple[str, float, list[str]]]:
+    """Other classes the customer's words make likely on their own, from clauses the conclusion
+    does not rest on ("太贵了,而且我最近也没空": no time, and too expensive): (class, score, clauses)."""
+    if c.value is None:
+        return []
+    own = {said_clause(m) for b in c.because if b.cls == c.value and b.weight > 0 for m in b.facts
+           if m.kind == "said"}
+    out = []
+    for cls, score in c.scores:
+        if cls == c.value or score < c.typology.threshold:
+            continue
+        clauses = _unique([said_clause(m) for b in c.because if b.cls == cls and b.weight > 0 for m in b.facts
+                           if m.kind == "said" and not m.id.endswith("!denied")])
+        clauses = [x for x in clauses if x not in own]
+        if clauses:
+            out.append((cls, score, clauses))
+    return out
+
+
 def _finding(result: Result, c: Conclusion, lang: str, debug: bool) -> dict[str, Any]:
     rb = result.rulebase
     t = c.typology
+    also = [{"label": class_label(rb, t.id, cls, lang), "percent": percent(score),
+             "said": tr(lang, ", ").join(tr(lang, "“{words}”", words=x) for x in clauses)}
+            for cls, score, clauses in also_said(c)]
     return {
+        "also": also,
         "typology": t.id if debug else None,
         "typology_label": t.label.get(lang),
         "value": c.value if debug else None,
@@ -265,7 +293,7 @@ def _explain(result: Result, c: Conclusion, lang: str, debug: bool) -> dict[str,
     against_own = [b for b in c.because if b.cls == c.value and b.weight < 0]
     for_others = [b for b in c.because if b.cls != c.value and b.weight > 0]
     evidence = _unique([t for b in support for m in b.facts for t in [_fact_text(rb, m, lang)] if t])
-    said = _unique([said_clause(m) for b in support for m in b.facts if m.kind == "said"])
+    said = _unique([said_and_why(m, rb, lang) for b in support for m in b.facts if m.kind == "said"])
     reasons = []
     seen: set[str] = set()
     for b in support:
@@ -290,7 +318,7 @@ def _against_line(result: Result, tid: str, c: Conclusion, against_own: list[Bec
     rb = result.rulebase
     parts = []
     own = _unique([t for b in against_own for m in b.facts for t in [_fact_text(rb, m, lang)] if t]
-                  + [said_clause(m) for b in against_own for m in b.facts if m.kind == "said"])
+                  + [said_and_why(m, rb, lang) for b in against_own for m in b.facts if m.kind == "said"])
     if own:
         parts.append(tr(lang, "against {label}: {evidence}", label=class_label(rb, tid, c.value, lang),
                         evidence=tr(lang, ", ").join(own)))
@@ -298,7 +326,7 @@ def _against_line(result: Result, tid: str, c: Conclusion, against_own: list[Bec
     by_class: dict[str, list[str]] = {}
     for b in for_others:
         texts = [t for m in b.facts for t in [_fact_text(rb, m, lang)] if t]
-        texts += [tr(lang, "“{words}”", words=said_clause(m)) for m in b.facts if m.kind == "said"]
+        texts += [said_and_why(m, rb, lang) for m in b.facts if m.kind == "said"]
         by_class.setdefault(b.cls, []).extend(texts)
     for cls, texts in by_class.items():
         score = scores.get(cls)
@@ -361,5 +389,5 @@ def _detail(result: Result, shown: list[StrategyResult], questions: list[dict[st
     }
 
 
-__all__ = ["QUESTIONS_SHOWN", "quotes_an_example", "ranked_questions", "said_clause", "short_label", "shown_strategies",
+__all__ = ["QUESTIONS_SHOWN", "also_said", "quotes_an_example", "ranked_questions", "said_clause", "short_label", "shown_strategies",
            "source_title", "summary", "superseded_by"]

@@ -7,14 +7,20 @@ field, so a misspelt key gets a did-you-mean rather than being ignored.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import pickle
 from pathlib import Path
 
 from ..errors import Problem, RulebaseError
 from ..i18n import _
+from ..paths import cache_dir
 from .checker import ID_RE, display_path
 from .conditions import FACT_OPS, RESERVED_UTTERANCES, TYPOLOGY_OPS
 from .facts import FactReader
+from .generated import denial_twins, example_rules
+from .lexicons import LexiconReader
 from .model import Rulebase, Typology, normalise_text
 from .strategies import StrategyReader
 from .stratify import fact_refs, stratify
@@ -25,7 +31,7 @@ __all__ = ["FACT_OPS", "ID_RE", "RESERVED_UTTERANCES", "TYPOLOGY_OPS", "check_ru
            "fact_refs", "load_rulebase", "normalise_text"]
 
 
-class _Loader(FactReader, TypologyReader, StrategyReader):
+class _Loader(FactReader, TypologyReader, StrategyReader, LexiconReader):
     """One reader per file kind, sharing what has been declared so far and the problems found."""
 
     def __init__(self, root: Path):
@@ -75,11 +81,70 @@ class _Loader(FactReader, TypologyReader, StrategyReader):
 
 
 def load_rulebase(root: str | Path) -> Rulebase:
-    """Load and validate the rulebase in directory `root`; raise RulebaseError on any problem."""
+    """Load and validate the rulebase in directory `root`; raise RulebaseError on any problem.
+
+    A rulebase that loaded without a problem is kept in zhike's cache (engine.paths.cache_dir),
+    keyed by the bytes of every file in it and by the loader's own code, so the next run of an
+    unchanged rulebase skips parsing and validation (most of a cold start); `zhike rules check`
+    never uses the cache."""
+    root = Path(root)
+    cached, key = _cached(root)
+    if cached is not None:
+        return cached
     rb, problems = check_rulebase(root)
     if problems or rb is None:
         raise RulebaseError(problems)
+    _keep(key, rb)
     return rb
+
+
+_CACHE_KEEP = 16
+
+
+def _cache_key(root: Path) -> str | None:
+    """Content hash of the rulebase's files and of the rule-language code, or None if unreadable."""
+    h = hashlib.sha256()
+    try:
+        engine = Path(__file__).parent.parent  # the rule language, and the catalogue generated rules speak with
+        for p in [*sorted((engine / "rules").glob("*.py")), *sorted((engine / "i18n").rglob("*.mo"))]:
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+        for p in sorted(root.rglob("*.yaml")):
+            if p.is_file():
+                h.update(p.relative_to(root).as_posix().encode() + b"\0" + p.read_bytes() + b"\0")
+    except OSError:
+        return None
+    h.update(str(root.resolve()).encode())
+    return h.hexdigest()
+
+
+def _cached(root: Path) -> tuple[Rulebase | None, str | None]:
+    folder = cache_dir("rulebases") if root.is_dir() else None
+    key = _cache_key(root) if folder else None
+    if folder is None or key is None:
+        return None, None
+    try:
+        with open(folder / f"{key}.pickle", "rb") as fh:
+            rb = pickle.load(fh)  # our own file in a private folder, named by the hash of what made it
+    except (OSError, pickle.PickleError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None, key
+    return (rb, key) if isinstance(rb, Rulebase) else (None, key)
+
+
+def _keep(key: str | None, rb: Rulebase) -> None:
+    folder = cache_dir("rulebases") if key else None
+    if folder is None:
+        return
+    tmp = folder / f".{key}.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "wb") as fh:
+            pickle.dump(rb, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, folder / f"{key}.pickle")
+        kept = sorted(folder.glob("*.pickle"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for old in kept[_CACHE_KEEP:]:  # rulebases being edited leave a trail; the newest few are enough
+            old.unlink()
+    except (OSError, pickle.PicklingError, RecursionError, TypeError, AttributeError):
+        with contextlib.suppress(OSError):
+            tmp.unlink()
 
 
 def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
@@ -106,6 +171,9 @@ def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
     else:
         ld.err(Pos(display_path(sources_path), 1, 1), _("sources.yaml is missing: rules must cite their sources"),
                "missing-file")
+    words = ld.words_settings(ld.words_loc)
+    for p in sorted((root / "lexicons").glob("*.yaml")):
+        ld.lexicon_file(ld.read(p))
     for p in sorted((root / "facts").glob("*.yaml")):
         ld.fact_file(ld.read(p))
     ld.fact_conditions()
@@ -124,11 +192,13 @@ def check_rulebase(root: str | Path) -> tuple[Rulebase | None, list[Problem]]:
         ld.err(Pos(display_path(root / "typologies"), 1, 1), _("no typologies found in typologies/*.yaml"),
                "missing-file")
     ld.check_supersedes(strat_ids)
+    ld.rules.extend(example_rules(ld.typologies, ld.rules, words) + denial_twins(ld.rules))
     stratify(ld.rules, ld.strategies, ld.typologies, ld)
     ld.typologies = ld.typology_order(ld.typologies)
     default_goals = ld.goal_ids(ld.typologies)
     return Rulebase(name=name, version=version, title=title, threshold=threshold, stages=ld.stages,
                     seeds=ld.seeds, facts=ld.facts, typologies=ld.typologies, rules=ld.rules,
                     strategies=ld.strategies, root=str(root), sha256=ld.hash.hexdigest(),
-                    files=ld.files, topics=list(ld.topics.values()), default_goals=default_goals), \
+                    files=ld.files, topics=list(ld.topics.values()), default_goals=default_goals,
+                    concepts=ld.concepts, words=words), \
         sorted(ld.problems, key=Problem.sort_key)

@@ -24,7 +24,9 @@ NEGATION_REACH_CJK = 6
 NEGATION_REACH_LATIN = 24
 
 _PIECE_END = re.compile(r"[,;!?\n]+|(?<!\d)\.(?!\d)|\.{2,}|~+")
-_CONTRAST = re.compile(r"但是|不过|可是|然而|只不过|只是|(?<![不非])但(?!愿)|\b(?:but|however|though)\b")
+# 不过 inside a verb phrase is no "but": 忙不过来, 信不过, 比不过, 周转不过来
+_CONTRAST = re.compile(r"但是|(?<![信比打说斗赢拗躲逃熬撑拼敌忙供排转看受想睡气挺])不过(?![来去瘾意])|可是|然而|只不过|"
+                       r"只是|(?<![不非])但(?!愿)|\b(?:but|however|though)\b")
 _CONCESSIVE = re.compile(r"^(?:虽然|虽说|尽管|固然|although|even though|while)\b|^(?:虽然|虽说|尽管|固然)")
 _X_IS_X = re.compile(r"(.{1,2})是\1")  # 好是好, 便宜是便宜: granted, but …
 _QUESTION_END = re.compile(r"(?:吗|么|嘛|呢|不|没|没有)$")

@@ -24,6 +24,11 @@ from .lexicon import Phrase, Segmenter, find
 from .similarity import ExampleIndex
 
 
+# A clause shorter than this (in characters) is not compared with example sentences: short
+# courtesies share a few characters with any sentence that opens the same way.
+MIN_SIMILAR_CHARS = 5
+
+
 @dataclass
 class PhraseTimeout:
     """A pattern that ran out of time on an utterance: that test counts as not said."""
@@ -211,8 +216,8 @@ class PhraseMatcher:
         t = self.threshold
         for tid, index in self._examples.items():
             for clause in clauses:
-                if clause.negations:  # a denial is not the statement its example makes
-                    continue
+                if clause.negations or len(clause.text) < MIN_SIMILAR_CHARS:
+                    continue  # a denial is not the statement its example makes; "谢谢你们" is like nothing
                 near = index.nearest(clause.text)
                 if not near:
                     continue

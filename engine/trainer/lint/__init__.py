@@ -25,8 +25,12 @@ checks, each a `Family` (context.py) whose `run(ctx)` yields `Problem`s:
 | | unknown-rule, unknown-typology, unknown-class, unknown-fact, test-format (errors) | golden case files (tests/*.yaml) |
 | sources | anchor-not-found (error) | a source section's anchor text is not in its seed file |
 | | seed-missing (error) | a seed file listed in sources.yaml is not in the seeds directory |
-| | anchor-check-skipped | the seeds directory was not found, so anchors were not checked |
+| | anchor-check-skipped (note; error with --require-seeds) | the seeds directory was not found, so anchors were not checked |
 | keywords | duplicate-keyword | one keyword in `said:` of rules for different classes |
+| lexicons | lexicon-duplicate-entry | one phrase in two concepts of lexicons/*.yaml |
+| | lexicon-unmatchable-entry | a phrase with a clause break (, ; ! ?) inside, which can never match |
+| | lexicon-unused-concept | a concept no `said:` / `noted:` test names |
+| | lexicon-unused-entry (note) | a concept's phrase or pattern that no test sentence (golden cases, class examples, train corpus) says |
 | text | seed-mention (error) | a text reps read mentions the seeds, the rulebase or an author's stance |
 | | example-in-rationale | a rationale quotes a customer sentence with its rule's keyword (use `examples:`) |
 """
@@ -36,7 +40,7 @@ from pathlib import Path
 
 from ...errors import Problem
 from ...rules.model import Rulebase
-from . import contradictions, keywords, reachability, redundancy, references, sources, text
+from . import contradictions, keywords, lexicons, reachability, redundancy, references, sources, text
 from .context import ERROR, WARNING, Context, Family
 from .sources import seeds_dir
 
@@ -46,6 +50,10 @@ FAMILIES: tuple[Family, ...] = (
     redundancy.FAMILY,
     references.UNUSED,
     keywords.FAMILY,
+    lexicons.DUPLICATES,
+    lexicons.UNMATCHABLE,
+    lexicons.UNUSED_CONCEPTS,
+    lexicons.UNUSED_ENTRIES,
     sources.FAMILY,
     references.CASES,
     text.SEED_MENTION,
@@ -53,16 +61,18 @@ FAMILIES: tuple[Family, ...] = (
 )
 
 
-def lint(rb: Rulebase | None, loader_problems: list[Problem], seeds: Path | None = None) -> list[Problem]:
+def lint(rb: Rulebase | None, loader_problems: list[Problem], seeds: Path | None = None,
+         require_seeds: bool = False) -> list[Problem]:
     """The analysis findings for a (possibly partial) rulebase, sorted; loader problems are not repeated.
 
     `loader_problems` (from `check_rulebase`) tell which parts failed to load,
     so nothing is reported as unused or unreachable merely because the rule
-    that uses it is broken. `seeds` defaults to `seeds_dir()`.
+    that uses it is broken. `seeds` defaults to `seeds_dir()`; without it the anchors are not
+    checked, which is one note, or an error when `require_seeds`.
     """
     if rb is None:
         return []
-    ctx = Context(rb, loader_problems, seeds if seeds is not None else seeds_dir())
+    ctx = Context(rb, loader_problems, seeds if seeds is not None else seeds_dir(), require_seeds)
     out: list[Problem] = []
     for family in FAMILIES:
         out.extend(family.run(ctx))

@@ -21,6 +21,7 @@ from .logic import Logic
 
 WARNING = "warning"
 ERROR = "error"
+NOTE = "note"
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,7 @@ class Context:
     rb: Rulebase
     loader_problems: list[Problem]
     seeds: Path | None
+    require_seeds: bool = False  # a missing seeds directory is an error rather than a note
     logic: Logic = field(init=False)
     nodes: Nodes = field(init=False)
     broken_files: set[str] = field(init=False)
@@ -153,10 +155,11 @@ class Context:
                     ref = m["class"].value
                     t, _dot, c = ref.partition(".") if "." in ref else (home, "", ref)
                     self.raw_classes.add((str(t), c))
-            rules = tree.value.get("rules")
-            for item in rules.value if rules is not None and isinstance(rules.value, list) else []:
-                if isinstance(item.value, dict) and "id" in item.value:
-                    self.raw_rule_ids.add(str(item.value["id"].value))
+            for key in ("rules", "strategies"):  # a test may name either; both are dropped when they fail to load
+                items = tree.value.get(key)
+                for item in items.value if items is not None and isinstance(items.value, list) else []:
+                    if isinstance(item.value, dict) and "id" in item.value:
+                        self.raw_rule_ids.add(str(item.value["id"].value))
 
     def maybe_reached_by_broken_rule(self, tid: str, cid: str) -> bool:
         return bool(self.broken_files) and (tid, cid) in self.raw_classes

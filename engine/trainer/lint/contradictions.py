@@ -29,7 +29,7 @@ def dead(ctx: Context) -> set[str]:
 
 
 def run(ctx: Context) -> Iterator[Problem]:
-    items: list[Rule | Strategy] = [*ctx.rb.rules, *ctx.rb.strategies]
+    items: list[Rule | Strategy] = [*(r for r in ctx.rb.rules if not r.generated), *ctx.rb.strategies]
     for item in items:
         impossible = False
         for atom, positive in atoms_with_polarity(item.when):

@@ -22,7 +22,7 @@ def run(ctx: Context) -> Iterator[Problem]:
     matches a rule listening for "太贵".
     """
     occurrences: list[tuple[str, Pos, Rule, dict[str, set]]] = []
-    for r in ctx.rb.rules:
+    for r in (r for r in ctx.rb.rules if not r.generated):
         classes: dict[str, set] = {}
         for e in r.then:
             if isinstance(e, Evidence) and e.weight > 0:

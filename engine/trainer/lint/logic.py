@@ -272,9 +272,13 @@ class Logic:
 
 
 def _phrase_implies(p: PhraseTest, n: PhraseTest) -> bool:
-    """Every utterance that matches p also matches n."""
+    """Every utterance that matches p also matches n (False when that cannot be told)."""
+    if (p.heard, p.denied, p.examples_of) != (n.heard, n.denied, n.examples_of) or p.examples_of:
+        return False
     return (all(any(k2 in k for k2 in n.keywords) for k in p.keywords)
-            and all(r in n.regexes for r in p.regexes))
+            and all(r in n.regexes for r in p.regexes)
+            and set(p.concepts) <= set(n.concepts)
+            and (n.form is None or n.form == p.form))
 
 
 # --- shapes of conditions and effects ------------------------------------------------------
@@ -304,7 +308,7 @@ def subjects(cond: Condition) -> frozenset:
         elif isinstance(c, ConclusionTest):
             out.add(("t", c.typology))
         elif isinstance(c, PhraseTest):
-            out.add(("p", c.keywords, c.regexes))
+            out.add(("p", c.keywords, c.regexes, c.concepts, c.form, c.heard, c.denied, c.examples_of))
     return frozenset(out)
 
 

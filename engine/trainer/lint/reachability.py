@@ -89,7 +89,7 @@ def run(ctx: Context) -> Iterator[Problem]:
                           _("strategy {id} can never apply: the conclusions it needs cannot all be reached",
                             id=item.id), check)
 
-    for r in rb.rules:
+    for r in (r for r in rb.rules if not r.generated):  # a twin is reported through its original
         if r.id not in live and r.id not in never and ctx.logic.sat(r.when, full):
             yield from report(r, "unreachable-rule")
     for s in rb.strategies:

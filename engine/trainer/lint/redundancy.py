@@ -19,7 +19,7 @@ from .reachability import reach_and_live
 def run(ctx: Context) -> Iterator[Problem]:
     live = reach_and_live(ctx)[1]
     logic = ctx.logic
-    rules = [r for r in ctx.rb.rules if r.id in live]
+    rules = [r for r in ctx.rb.rules if r.id in live and not r.generated]  # twins repeat their originals
     effects = {r.id: effects_key(r) for r in rules}
     sizes = {r.id: size(r.when) for r in rules}
     subject = {r.id: subjects(r.when) for r in rules}

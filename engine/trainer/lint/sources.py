@@ -2,7 +2,8 @@
 
 anchor-not-found (error): a source section's anchor text is not in its seed file.
 seed-missing (error): a seed file listed in sources.yaml is not in the seeds directory.
-anchor-check-skipped: the seeds directory was not found, so anchors were not checked.
+anchor-check-skipped (note; error with --require-seeds): the seeds directory was not found, so anchors were not
+checked.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from ...errors import Problem
 from ...i18n import _
 from ...rules.loader import display_path
 from ...rules.yamlpos import Pos
-from .context import ERROR, Context, Family, problem
+from .context import ERROR, NOTE, Context, Family, problem
 
 
 def seeds_dir() -> Path:
@@ -36,10 +37,13 @@ def run(ctx: Context) -> Iterator[Problem]:
     if not rb.seeds:
         return
     if seeds is None or not seeds.is_dir():
+        # A copied rulebase usually travels without the seeds: one note, not a failure of --strict,
+        # unless the trainer asked for the check (--require-seeds).
         where = seeds if seeds is not None else "(none)"
-        yield problem(Pos(sources_file, 1, 1), _("anchor check skipped: seed directory {dir} not found; set "
-                                                 "ZHIKE_SEEDS to the folder with the seed documents", dir=where),
-                      "anchor-check-skipped")
+        yield problem(Pos(sources_file, 1, 1), _("anchor check skipped: seed directory {dir} not found; pass "
+                                                 "--seeds DIR (or set ZHIKE_SEEDS) to the folder with the seed "
+                                                 "documents", dir=where),
+                      "anchor-check-skipped", ERROR if ctx.require_seeds else NOTE)
         return
     for seed in rb.seeds.values():
         path = seeds / seed.file

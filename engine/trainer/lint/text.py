@@ -165,7 +165,7 @@ def seed_mentions(ctx: Context) -> Iterator[Problem]:
 
 
 def examples_in_rationale(ctx: Context) -> Iterator[Problem]:
-    for rule in ctx.rb.rules:
+    for rule in (r for r in ctx.rb.rules if not r.generated):  # generated text quotes its original
         keywords = _keywords(rule)
         node = ctx.nodes.child(rule.pos, "rationale")
         if not keywords or node is None or not isinstance(node.value, dict):

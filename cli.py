@@ -232,6 +232,11 @@ def _rulebase_option(f):
                    metavar=N_("DIR"), help=N_("Rulebase directory (default: $ZHIKE_RULEBASE or the bundled one)."))(f)
 
 
+def _map_option(f):
+    return _option("--map", "mapping", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                   metavar=N_("FILE"), help=N_("Column mapping YAML (column -> fact, value translation)."))(f)
+
+
 def _output_option(f):
     return _option("-o", "--output", default=None, metavar=N_("FILE"),
                    help=N_("Write to this file instead of stdout."))(f)
@@ -335,11 +340,13 @@ def main() -> None:
 @_output_option
 @_option("--detail", is_flag=True, help=N_("The full explanation: every conclusion with its evidence."))
 @_option("--debug", is_flag=True, help=N_("Show the ids of rules, classes and facts (for trainers)."))
+@_option("--why-not", "why_not", metavar=N_("TYPOLOGY=CLASS"), help=N_("Why not this class, and what would make it."))
 def classify(profile: str, fmt: str, lang: str, rulebase: Path | None, template: Path | None,
-             output: str | None, detail: bool, debug: bool) -> None:
+             output: str | None, detail: bool, debug: bool, why_not: str | None) -> None:
     from engine.commands import classify as cmd
 
-    _run(cmd.run, profile, fmt, _in_lang(lang), _rb(rulebase), template, output, detail=detail, debug=debug)
+    _run(cmd.run, profile, fmt, _in_lang(lang), _rb(rulebase), template, output, detail=detail, debug=debug,
+         why_not=why_not)
 
 
 @main.command(
@@ -378,12 +385,16 @@ def _dir_argument(f):
 @_option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
          help=N_("Output format."))
 @_option("--strict", is_flag=True, help=N_("Exit 1 when there are warnings."))
+@_option("--seeds", type=_Path(file_okay=False, path_type=Path), metavar=N_("DIR"),
+         help=N_("Folder with the seed documents (default: $ZHIKE_SEEDS, else ../shared/seeds)."))
+@_option("--require-seeds", is_flag=True, help=N_("Make a missing seeds folder an error instead of a note."))
 @_lang_option
-def rules_check(directory: Path | None, fmt: str, strict: bool, lang: str) -> None:
+def rules_check(directory: Path | None, fmt: str, strict: bool, seeds: Path | None, require_seeds: bool,
+                lang: str) -> None:
     from engine.commands import rules_check as cmd
 
     _in_lang(lang)
-    _run(cmd.run, _rb(directory), fmt, strict)
+    _run(cmd.run, _rb(directory), fmt, strict, seeds, require_seeds)
 
 
 @rules.command("test",
@@ -395,13 +406,59 @@ def rules_check(directory: Path | None, fmt: str, strict: bool, lang: str) -> No
 @_option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
          help=N_("Output format."))
 @_option("-v", "--verbose", is_flag=True, help=N_("Show passing cases too."))
+@_option("--corpus", "corpus", is_flag=False, flag_value="", default=None, metavar=N_("[DIR]"),
+         help=N_("Run the utterance corpus instead (default: the rulebase's corpus/ folder): per-class precision, "
+                 "recall and F1, and exit 1 when a held-out macro-F1 is below its floor."))
+@_option("--split", type=click.Choice(["train", "heldout", "all"]), default="all", show_default=True,
+         help=N_("With --corpus: which split to run."))
+@_option("--show-misses", is_flag=True,
+         help=N_("With --corpus: list the misread train sentences (held-out ones are only counted)."))
+@_option("--write-floor", is_flag=True,
+         help=N_("With --corpus: write the current held-out macro-F1 figures, rounded down, as the floor."))
 @_lang_option
 def rules_test(directory: Path | None, show_coverage: bool, keyword: str | None, fmt: str, verbose: bool,
-               lang: str) -> None:
+               corpus: str | None, split: str, show_misses: bool, write_floor: bool, lang: str) -> None:
     from engine.commands import rules_test as cmd
 
     _in_lang(lang)
-    _run(cmd.run, _rb(directory), show_coverage, keyword, fmt, verbose)
+    _run(cmd.run, _rb(directory), show_coverage, keyword, fmt, verbose, corpus, split, show_misses, write_floor)
+
+
+@rules.command("diff", short_help=N_("Compare two rulebases on a prospect list."),
+               help=N_("Classify every row with both rulebases and report what changes and why; OLD may be git:REV."))
+@_argument("old", N_("OLD"))
+@_argument("new", N_("NEW"), type=_Path(file_okay=False, exists=True, path_type=Path))
+@_option("--on", "on", default=None, metavar=N_("FILE|DIR"),
+         help=N_("A prospect list (CSV, XLSX, JSONL) or a folder of profiles (default: NEW's golden cases)."))
+@_map_option
+@_option("--format", "fmt", type=FORMATS, default="text", show_default=True, help=N_("Output format."))
+@_option("--fail-on-change", is_flag=True, help=N_("Exit 1 when any row changes (for CI)."))
+@_output_option
+@_lang_option
+def rules_diff(lang: str, **options: object) -> None:
+    from engine.commands import rules_diff as cmd
+
+    _run(cmd.run, lang=_in_lang(lang), **options)
+
+
+@rules.command("calibrate", short_help=N_("Check the rules against won and lost deals."),
+               help=N_("Win rates of rules, strategies and next best actions on closed deals; suggestions only."))
+@_option("--outcomes", required=True, metavar=N_("FILE"), help=N_("Closed deals with an outcome column."))
+@_map_option
+@_option("--outcome-column", "column", metavar=N_("COLUMN"), help=N_("The won/lost column (default: 结果)."))
+@_option("--won", metavar=N_("WORDS"), help=N_("Words for a won deal (default: 赢单,成交,won)."))
+@_option("--lost", metavar=N_("WORDS"), help=N_("Words for a lost deal (default: 输单,未成交,lost)."))
+@_option("--min-deals", "min_n", type=click.IntRange(min=1), metavar=N_("N"),
+         help=N_("Deals needed on each side before a verdict (default: 30)."))
+@_option("--show-rows", is_flag=True, help=N_("Also list each deal's outcome and next best action."))
+@_option("--format", "fmt", type=FORMATS, default="text", show_default=True, help=N_("Output format."))
+@_output_option
+@_lang_option
+@_rulebase_option
+def rules_calibrate(lang: str, rulebase: Path | None, **options: object) -> None:
+    from engine.commands import rules_calibrate as cmd
+
+    _run(cmd.run, rulebase=_rb(rulebase), lang=_in_lang(lang), **options)
 
 
 @rules.command("doc",
@@ -465,8 +522,7 @@ def ask(lang: str, goals: tuple[str, ...], answers: Path | None, save: Path | No
 @_argument("input_path", N_("INPUT"))
 @_option("-o", "--output", default=None, metavar=N_("FILE"),
          help=N_("Output file (default: stdout); the format follows the extension."))
-@_option("--map", "mapping", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None,
-         metavar=N_("FILE"), help=N_("Column mapping YAML (column -> fact, value translation)."))
+@_map_option
 @_option("--rejects", default=None, metavar=N_("FILE"),
          help=N_("Where rows that cannot be classified go (same format as the input)."))
 @_option("--max-errors", type=click.IntRange(min=0), default=None, metavar=N_("N"),
@@ -477,22 +533,67 @@ def ask(lang: str, goals: tuple[str, ...], answers: Path | None, save: Path | No
 @_lang_option
 @_option("--columns", default=None, metavar=N_("COLUMNS"),
          help=N_("Comma-separated result columns to write (default: all)."))
-@_option("--input-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None,
+@_option("--input-format", type=click.Choice(["csv", "xlsx", "jsonl", "parquet"]), default=None,
          help=N_("Format of the input (default: from the extension, else from the content)."))
-@_option("--output-format", type=click.Choice(["csv", "xlsx", "jsonl"]), default=None,
+@_option("--output-format", type=click.Choice(["csv", "xlsx", "jsonl", "parquet"]), default=None,
          help=N_("Format of the output (default: from the extension, else the input's)."))
 @_option("--encoding", default=None, metavar=N_("ENCODING"),
          help=N_("Input text encoding (default: detect UTF-8 / UTF-8-BOM / GB18030)."))
-@_option("--explain-map", is_flag=True, help=N_("Show which columns map to which facts, then stop."))
+@_option("--explain-map", is_flag=True,
+         help=N_("Show which columns map to which facts and what the first rows give, then stop (exit 1 when rows "
+                 "would be rejected)."))
+@_option("--init-map", "init_map", default=None, metavar=N_("FILE"),
+         help=N_("Write a commented mapping file for this sheet (to edit and pass to --map), then stop."))
+@_option("--header-row", type=click.IntRange(min=1), default=None, metavar=N_("N"),
+         help=N_("The row that holds the headers (default: found by itself, below titles and notes)."))
+@_option("--sheet", default=None, metavar=N_("NAME|N"), help=N_("The XLSX sheet to read, by name or number."))
+@_option("--on-bad-value", type=click.Choice(["blank", "reject"]), default="blank", show_default=True,
+         help=N_("A cell that fits nothing: leave it blank and say so in the warnings column, or reject the row."))
+@_option("--ids", is_flag=True, help=N_("Also write the id columns machines read (class ids, confidences as numbers)."))
+@_option("--summary", default=None, metavar=N_("FILE"),
+         help=N_("Also write a one-page summary for a manager (.html or .md)."))
+@_option("--dask", default=None, metavar=N_("SCHEDULER"),
+         help=N_("Classify on a Dask cluster: the scheduler's address (tcp://host:8786), or local:N for N local "
+                 "worker processes."))
 @_rulebase_option
 def batch(input_path: str, output: str | None, mapping: Path | None, rejects: str | None, max_errors: int | None,
           workers: int, resume: bool, lang: str, columns: str | None, input_format: str | None,
-          output_format: str | None, encoding: str | None, explain_map: bool, rulebase: Path | None) -> None:
+          output_format: str | None, encoding: str | None, explain_map: bool, init_map: str | None,
+          header_row: int | None, sheet: str | None, on_bad_value: str, ids: bool, summary: str | None,
+          dask: str | None, rulebase: Path | None) -> None:
     from engine.commands import batch as cmd
 
     _run(cmd.run, input_path=input_path, output=output, mapping=mapping, rejects=rejects, max_errors=max_errors,
          workers=workers, resume=resume, lang=_in_lang(lang), columns=columns, input_format=input_format,
-         output_format=output_format, encoding=encoding, explain_map=explain_map, rulebase=_rb(rulebase))
+         output_format=output_format, encoding=encoding, explain_map=explain_map, rulebase=_rb(rulebase),
+         header_row=header_row, sheet=sheet, on_bad_value=on_bad_value, ids=ids, init_map=init_map, summary=summary,
+         dask=dask)
+
+
+# --- the web app ---------------------------------------------------------------------------
+
+@main.command(
+              short_help=N_("Serve the interview, the report and an API in the browser."),
+              help=N_("Serve the interview and the report as web pages (for reps on their phones), the batch page, "
+                      "and a JSON API for CRMs under /api/v1. Binds 127.0.0.1 unless --host is given; any other "
+                      "address needs --token-file."))
+@_option("--host", default="127.0.0.1", show_default=True, metavar=N_("HOST"), help=N_("Address to listen on."))
+@_option("--port", type=click.IntRange(min=0, max=65535), default=8000, show_default=True, metavar=N_("PORT"),
+         help=N_("Port to listen on (0: any free port)."))
+@_rulebase_option
+@_option("--data", type=_Path(file_okay=False, path_type=Path), default=None, metavar=N_("DIR"),
+         help=N_("Where interviews and uploads are kept (default: the user's data folder)."))
+@_option("--token-file", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar=N_("FILE"),
+         help=N_("A file holding the access token: the API then needs it as a bearer token, the pages ask for it."))
+@_option("--workers-pool", type=click.IntRange(min=1, max=64), default=4, show_default=True, metavar=N_("N"),
+         help=N_("Compiled rulebases kept for requests running at the same time."))
+@_lang_option
+def serve(host: str, port: int, rulebase: Path | None, data: Path | None, token_file: Path | None,
+          workers_pool: int, lang: str) -> None:
+    from engine.commands import serve as cmd
+
+    _run(cmd.run, host=host, port=port, rulebase=_rb(rulebase), data=data, token_file=token_file,
+         workers_pool=workers_pool, lang=_in_lang(lang))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -2,6 +2,7 @@
 
 Run: .venv/bin/python bench/bench_batch.py [--rows 2000] [--seed 1] [--workers 1,2] [--fact-columns 24]
                                            [--memory-rows 10000,100000] [--rulebase DIR] [--skip a,b,c,d]
+                                           [--dask-rows 100000] [--dask-memory]
 
 Prints records/s for
   (a) `zhike batch` end to end (a subprocess reading and writing CSV),
@@ -16,6 +17,12 @@ and the ratios the targets are stated in: (b)/(c) >= 0.8, 2 workers / 1 >= 1.8.
 --memory-rows runs (a) with 2 workers on lists of those sizes and reports the
 peak RSS of the whole process tree and the wall time (target: 100k rows in
 under 2 minutes, memory at 100k within 10% of 10k).
+--dask-rows N runs (a) on a list of N rows twice, `--workers 2` and `--dask local:2`
+(a LocalCluster of 2 worker processes started by the run, its start-up included), and
+prints both rates, their ratio (target: dask / workers >= 0.9), whether the two outputs
+are byte-identical, and each run's peak RSS; --dask-memory also runs the --memory-rows
+sizes with --dask local:2. The load average is printed with each figure: the machine
+may be shared.
 
 The list is reproducible with --seed: --fact-columns facts of the catalogue as
 columns (headers as fact ids or zh labels), each filled in 20-70% of rows
@@ -56,8 +63,9 @@ def keywords(rb) -> list[str]:
     out: list[str] = []
     for p in list(rb.rules) + list(rb.strategies):
         for c in walk(p.when):
-            if isinstance(c, PhraseTest):
+            if isinstance(c, PhraseTest):  # its own keywords and its concepts' phrases
                 out += list(c.keywords)
+                out += [e for cid in c.concepts if cid in rb.concepts for e in rb.concepts[cid].entries]
     return sorted(set(out)) or ["太贵了"]
 
 
@@ -331,7 +339,7 @@ def _plain_setup(rb) -> Any:
     from engine.reasoning.compiler import PhraseMatcher
 
     return rb, PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)
-                              if isinstance(c, PhraseTest)])
+                              if isinstance(c, PhraseTest)], rb)
 
 
 def _plain_run(state, profiles: list) -> int:
@@ -399,15 +407,18 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def end_to_end(src: Path, out: Path, workers: int, rulebase: str, cache: bool) -> tuple[float, float, int]:
-    """(seconds, records/s, peak RSS of the process tree) of one `zhike batch` run."""
+def end_to_end(src: Path, out: Path, workers: int, rulebase: str, cache: bool,
+               dask: str | None = None) -> tuple[float, float, int]:
+    """(seconds, records/s, peak RSS of the process tree) of one `zhike batch` run (on `dask`: a
+    --dask address, e.g. local:2, instead of --workers)."""
     env = dict(os.environ)
     if not cache:
         env["ZHIKE_BATCH_CACHE"] = "0"
     rows = sum(1 for _ in open(src, encoding="utf-8")) - 1
+    how = ["--dask", dask] if dask else ["--workers", str(workers)]
     t = time.perf_counter()
-    proc = subprocess.Popen([ZHIKE, "batch", str(src), "-o", str(out), "--workers", str(workers),
-                             "--rulebase", rulebase], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([ZHIKE, "batch", str(src), "-o", str(out), *how, "--rulebase", rulebase], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     peak = [0]
 
     def watch() -> None:
@@ -425,6 +436,49 @@ def end_to_end(src: Path, out: Path, workers: int, rulebase: str, cache: bool) -
     return dt, rows / dt, peak[0]
 
 
+# --- (e) on Dask -----------------------------------------------------------------------------------
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def dask_versus_workers(rb, args: Any, tmp: Path) -> None:
+    """`--dask local:2` against `--workers 2` on the same list: rates, ratio, identical bytes, memory."""
+    import shutil
+
+    n = args.dask_rows
+    src = tmp / f"d{n}.csv"
+    generate(rb, n, args.seed, src, fact_columns=args.fact_columns)
+    # both runs on one frozen copy: a rulebase edited between them would change the bytes
+    frozen = tmp / "rulebase"
+    shutil.copytree(args.rulebase, frozen)
+    print(f"\n(e) {n:,} rows end to end, cache on: --workers 2 against --dask local:2 (target: dask / workers >= 0.9)")
+    got = {}
+    for label, dask in (("--workers 2", None), ("--dask local:2", "local:2")):
+        out = tmp / f"e-{'dask' if dask else 'workers'}.csv"
+        dt, rate, peak = end_to_end(src, out, 2, str(frozen), True, dask)
+        got[label] = (rate, out)
+        print(f"  {label:16} {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB  "
+              f"(load average {_load()})", flush=True)
+    (w, wo), (d, do) = got["--workers 2"], got["--dask local:2"]
+    same = wo.read_bytes() == do.read_bytes()
+    print(f"  dask / workers = {d / w:.2f}; outputs byte-identical: {'yes' if same else 'NO'}")
+    if not same:  # say where: a row, a column
+        a, b = (list(csv.reader(open(f, encoding="utf-8-sig", newline=""))) for f in (wo, do))
+        rows = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]
+        if rows:
+            i = rows[0]
+            col = next(j for j, (x, y) in enumerate(zip(a[i], b[i], strict=False)) if x != y)
+            print(f"  {len(rows)} rows differ; first: line {i + 1}, column {a[0][col]!r}: {a[i][col][:80]!r} / "
+                  f"{b[i][col][:80]!r}")
+    for f in (src, wo, do):
+        f.unlink()
+    shutil.rmtree(frozen)
+
+
 # --- main -----------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -437,6 +491,9 @@ def main() -> None:
                     help="fact columns in the list, besides utterances (default 24; 0 = the whole catalogue)")
     ap.add_argument("--rulebase", default=str(ROOT / "rulebase"))
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
+    ap.add_argument("--dask-rows", type=int, default=0,
+                    help="rows of the --dask local:2 vs --workers 2 comparison (e.g. 100000; 0 = skip)")
+    ap.add_argument("--dask-memory", action="store_true", help="also run the --memory-rows sizes with --dask local:2")
     args = ap.parse_args()
     skip = set(args.skip.split(","))
     workers = [int(w) for w in args.workers.split(",") if w]
@@ -457,7 +514,7 @@ def main() -> None:
 
     compiled = compile_rulebase(rb)
     matcher = PhraseMatcher([c for p in list(rb.rules) + list(rb.strategies) for c in walk(p.when)
-                             if isinstance(c, PhraseTest)])
+                             if isinstance(c, PhraseTest)], rb)
     sample = profiles[:300]
     same = sum(all(infer(compiled, p).conclusions[t].value == v for t, (v, _) in plain_eval(rb, matcher, p).items())
                for p in sample)
@@ -502,17 +559,21 @@ def main() -> None:
             if (key, 1) in fig:
                 print(f"  2 workers / 1, {label:14} = {fig[(key, 2)] / fig[(key, 1)]:.2f}")
 
+    if args.dask_rows:
+        dask_versus_workers(rb, args, tmp)
     sizes = [int(s) for s in args.memory_rows.split(",") if s]
-    if sizes:
-        print("\nend to end with 2 workers, cache on (targets: 100k rows < 120 s; memory at 100k within 10% of 10k)")
+    for dask in ([None, "local:2"] if args.dask_memory else [None]) if sizes else ():
+        how = "--dask local:2" if dask else "2 workers"
+        print(f"\nend to end with {how}, cache on (targets: 100k rows < 120 s; memory at the largest size within "
+              f"10% of the smallest)")
         peaks = {}
         for n in sizes:
             big = tmp / f"p{n}.csv"
             generate(rb, n, args.seed, big, fact_columns=args.fact_columns)
-            dt, rate, peak = end_to_end(big, tmp / "o.csv", 2, args.rulebase, True)
+            dt, rate, peak = end_to_end(big, tmp / "o.csv", 2, args.rulebase, True, dask)
             peaks[n] = peak
-            print(f"  {n:>9,} rows: {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB",
-                  flush=True)
+            print(f"  {n:>9,} rows: {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB"
+                  f"  (load average {_load()})", flush=True)
             big.unlink()
         if len(sizes) > 1:
             lo, hi = min(sizes), max(sizes)

@@ -17,6 +17,8 @@ import pytest
 from conftest import MINI, ROOT, zhike
 
 MINI_ARGS = ("--rulebase", str(MINI))
+# the machine contract of earlier tests: id columns, and a cell that fits nothing rejects its row
+IDS_REJECT = ("--ids", "--on-bad-value", "reject")
 HEADER = ["id", "pace", "guard", "budget", "Notes", "Email"]
 
 
@@ -73,7 +75,7 @@ def _planted(tmp_path: Path) -> tuple[Path, set[str]]:
 def test_planted_bad_rows_go_to_rejects_and_counts_add_up(tmp_path):
     src, bad_ids = _planted(tmp_path)
     out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
-    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), *MINI_ARGS)
+    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), *MINI_ARGS, *IDS_REJECT)
     assert r.returncode == 1, r.stderr
     assert "40 rows in = 35 classified + 5 rejected" in r.stderr
     rows = _read_csv(out)
@@ -102,7 +104,7 @@ def test_rejects_default_beside_the_output(tmp_path):
 def test_max_errors_stops_and_says_where(tmp_path):
     src, _ = _planted(tmp_path)
     out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
-    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), "--max-errors", "2", *MINI_ARGS)
+    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), "--max-errors", "2", *MINI_ARGS, *IDS_REJECT)
     assert r.returncode == 1
     assert "12 rows in = 10 classified + 2 rejected" in r.stderr
     assert "--max-errors 2" in r.stderr and "not read" in r.stderr
@@ -121,27 +123,37 @@ def test_all_good_rows_exit_0(tmp_path):
 def test_output_keeps_input_columns_and_adds_results(tmp_path):
     src = tmp_path / "in.csv"
     _write_csv(src, [["1", "fast", "no", "150", "预算不够", "=HYPERLINK(\"http://x\")"]])
-    r = zhike("batch", str(src), "--lang", "en", *MINI_ARGS)
+    r = zhike("batch", str(src), "--lang", "en", *MINI_ARGS, *IDS_REJECT)
     assert r.returncode == 0, r.stderr
     rows = list(csv.reader(io.StringIO(r.stdout)))
-    assert rows[0] == HEADER + ["social_style", "social_style_confidence", "social_style2",
-                                "social_style2_confidence", "next_best_action", "reason", "missing",
-                                "rulebase_sha256"]
+    assert rows[0] == HEADER + ["style", "style confidence", "style2", "style2 confidence",
+                                "next best action", "reason", "questions to ask next",
+                                "social_style", "social_style_confidence", "social_style2",
+                                "social_style2_confidence", "missing", "rulebase_sha256"]
     out = dict(zip(rows[0], rows[1], strict=True))
     assert out["Email"] == "'=HYPERLINK(\"http://x\")"  # neutralised, input cells included
     assert out["social_style"] == "tiger" and float(out["social_style_confidence"]) > 0.5
     assert out["social_style2"] == "big"
-    assert out["next_best_action"] == "direct"
+    assert out["next best action"] == "direct"
     assert "pace=fast" in out["reason"] and "\n" not in out["reason"]
     assert len(out["rulebase_sha256"]) == 64
+    # what a manager reads: class labels, confidence as a percentage, questions in words
+    assert out["style"] == "tiger" and out["style confidence"].endswith("%")
+    assert out["style confidence"] == f"{float(out['social_style_confidence']):.0%}"
+    r = zhike("batch", str(src), "--lang", "zh", *MINI_ARGS)
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    assert rows[0][len(HEADER):] == ["风格", "风格置信度", "风格2", "风格2置信度", "下一步最佳行动", "理由", "下一步要问",
+                                     "提示"]
+    assert rows[1][len(HEADER):len(HEADER) + 2] == ["虎", out["style confidence"]]
 
 
 def test_columns_option(tmp_path):
     src = tmp_path / "in.csv"
     _write_csv(src, _rows(3))
-    r = zhike("batch", str(src), "--columns", "social_style,missing", *MINI_ARGS)
+    r = zhike("batch", str(src), "--columns", "social_style,missing", "--ids", *MINI_ARGS)
     assert r.returncode == 0
-    assert r.stdout.splitlines()[0] == ",".join(HEADER + ["social_style", "missing"])
+    assert r.stdout.splitlines()[0] == ",".join(HEADER + ["style", "questions to ask next", "social_style",
+                                                          "missing"])
     r = zhike("batch", str(src), "--columns", "social_styel", *MINI_ARGS)
     assert r.returncode == 2 and 'did you mean "social_style"' in r.stderr and "Traceback" not in r.stderr
 
@@ -200,7 +212,7 @@ def test_xlsx_in_and_out(tmp_path):
     ws["A4"].data_type = "s"  # text that looks like a formula, as a CRM might export it
     wb.save(src)
     out = tmp_path / "out.xlsx"
-    r = zhike("batch", str(src), "-o", str(out), *MINI_ARGS)
+    r = zhike("batch", str(src), "-o", str(out), *MINI_ARGS, "--on-bad-value", "reject")
     assert r.returncode == 1, r.stderr
     rows = list(openpyxl.load_workbook(out, read_only=True).worksheets[0].iter_rows(values_only=True))
     assert rows[0][:4] == ("客户", "节奏", "预算", "备注")
@@ -218,30 +230,52 @@ def test_gbk_rejects_keep_the_input_encoding(tmp_path):
     src = tmp_path / "gbk.csv"
     _write_csv(src, [["1", "快", "是", "", "太贵", "x"], ["2", "快", "也许", "", "", "y"]],
                header=["编号", "节奏", "戒备", "预算", "备注", "邮箱"], encoding="gbk")
-    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), *MINI_ARGS)
+    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), *MINI_ARGS, *IDS_REJECT)
     assert r.returncode == 1
     rej = (tmp_path / "o.rejects.csv").read_bytes()
     assert "也许".encode("gbk") in rej
     out = _read_csv(tmp_path / "o.csv")
-    assert out[0][:2] == ["编号", "节奏"] and out[1][6] == "tiger"
+    assert out[0][:2] == ["编号", "节奏"] and out[1][out[0].index("social_style")] == "tiger"
 
 
 # --- --explain-map ---------------------------------------------------------------------------
 
 def test_explain_map(tmp_path):
     src, _ = _planted(tmp_path)
-    r = zhike("batch", "--explain-map", str(src), *MINI_ARGS)
-    assert r.returncode == 0, r.stderr
+    r = zhike("batch", "--explain-map", str(src), *MINI_ARGS, "--on-bad-value", "reject")
+    assert r.returncode == 1, r.stderr  # rows would be rejected
     text = r.stdout
     assert "CSV, encoding utf-8, delimiter ','" in text
     assert "→ pace" in text and "fact id" in text  # the mini rulebase's English label of pace is "pace"
-    assert "→ words" in text and "usual header: a column of what the customer said" in text  # Notes
+    assert "→ Rep's notes" in text and "usual header: the rep's own notes" in text  # Notes: the rep's words
     assert "Email" in text and "ignored: contact details" in text
     assert "4 of 6 columns give 4 facts; 2 ignored" in text and "facts no column gives: rich" in text
     assert "checked the first 40 rows: 5 would be rejected" in text
     assert "encoding (text in an unexpected encoding): 1, e.g. row 7: line 7" in text
     assert "bad-value (an answer that does not fit its fact): 2, e.g. row 13:" in text
     assert not (tmp_path / "planted.rejects.csv").exists()
+    # by default a cell that fits nothing is left blank: only the unreadable rows would be rejected
+    r = zhike("batch", "--explain-map", str(src), *MINI_ARGS)
+    assert r.returncode == 1 and "checked the first 40 rows: 3 would be rejected" in r.stdout
+    assert 'column "guard": 1 cell would be left blank, e.g. row 13:' in r.stdout
+    clean = tmp_path / "clean.csv"
+    _write_csv(clean, _rows(5))
+    assert zhike("batch", "--explain-map", str(clean), *MINI_ARGS).returncode == 0
+
+
+def test_a_bad_cell_is_left_blank_and_the_row_classified(tmp_path):
+    src, _ = _planted(tmp_path)
+    out, rej = tmp_path / "out.csv", tmp_path / "rej.csv"
+    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), *MINI_ARGS)
+    assert r.returncode == 1, r.stderr
+    assert "40 rows in = 37 classified + 3 rejected" in r.stderr  # in = classified + rejected, always
+    rows = _read_csv(out)
+    by_id = {x[0]: dict(zip(rows[0], x, strict=True)) for x in rows[1:]}
+    assert "perhaps" in by_id["11"]["warnings"] and "left blank" in by_id["11"]["warnings"]
+    assert 'column "guard"' in by_id["11"]["warnings"]
+    assert by_id["11"]["style"] == "tiger"  # pace=fast still counts
+    assert by_id["17"]["warnings"] and not by_id["12"]["warnings"]
+    assert {x[len(HEADER) + 1] for x in _read_csv(rej, "utf-8")[1:]} == {"encoding", "columns"}
 
 
 # --- workers and resume --------------------------------------------------------------------
@@ -276,7 +310,7 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path, workers, ext):
     _write_csv(src, rows)
     env = dict(os.environ, ZHIKE_BATCH_CACHE="0", ZHIKE_BATCH_CHECKPOINT_ROWS="200")
     env.pop("ZHIKE_RULEBASE", None)
-    base = [*_zhike_cmd(), "batch", str(src), *MINI_ARGS, "--workers", workers]
+    base = [*_zhike_cmd(), "batch", str(src), *MINI_ARGS, "--workers", workers, "--on-bad-value", "reject"]
 
     full = tmp_path / f"full.{ext}"
     subprocess.run([*base, "-o", str(full)], env=env, capture_output=True, check=False, timeout=300)
@@ -387,21 +421,21 @@ def test_gbk_chinese_headers_classify_without_a_map(tmp_path, bundled_rb):
                      ["李经理", "从容、慢", "委婉、不直接表态", "过程和细节", "", "", "", "我们再考虑考虑"]],
                header=["客户", "节奏", "直接程度", "关注重点", "有购买能力", "有决策权", "有需求", "客户原话"],
                encoding="gbk")
-    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), "--rulebase", str(ROOT / "rulebase"))
+    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), "--rulebase", str(ROOT / "rulebase"), "--ids")
     assert r.returncode == 0, r.stderr
     rows = [dict(zip(*(_read_csv(tmp_path / "o.csv")[0], row), strict=True))
             for row in _read_csv(tmp_path / "o.csv")[1:]]
     assert rows[0]["social_style"] == "tiger" and rows[0]["objection"] and rows[0]["qualification"] == "MaN"
     assert rows[1]["social_style"] == "owl" and rows[1]["objection"] == "keeps_considering"
-    assert rows[0]["next_best_action"]
+    assert rows[0]["next best action"]
 
 
 def test_hubspot_export_classifies_without_a_map(tmp_path, bundled_rb):
     header = ["Record ID", "First Name", "Last Name", "Email", "Lifecycle Stage", "Lead Status", "Job Title",
-              "Seniority", "Buying Role", "Annual Revenue", "Number of Employees", "Notes"]
+              "Seniority", "Buying Role", "Annual Revenue", "Number of Employees", "Customer Quote"]
     src = tmp_path / "hubspot-contacts.csv"
     _write_csv(src, [["101", "Wei", "Zhang", "wz@example.com", "salesqualifiedlead", "CONNECTED", "CEO", "cxo",
-                      "DECISION_MAKER", "5000000", "120", "Too expensive, cut it by 30% and we'll consider it"],
+                      "DECISION_MAKER", "5000000", "120", "Too expensive, far too expensive"],
                      ["102", "Li", "Na", "ln@example.com", "lead", "NEW", "Buyer", "manager", "INFLUENCER;END_USER", "",
                       "25-50", "We need to think it over"]], header=header)
     explain = zhike("batch", "--explain-map", str(src), "--rulebase", str(ROOT / "rulebase"))
@@ -409,7 +443,8 @@ def test_hubspot_export_classifies_without_a_map(tmp_path, bundled_rb):
     for fact in ("decision_role", "utterances", "position_level", "contact_status", "buyer_size"):
         assert "→ " + bundled_rb.facts[fact].label.en in explain.stdout
     assert "Lifecycle Stage" in explain.stdout and "marketing funnel" in explain.stdout
-    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), "--rulebase", str(ROOT / "rulebase"), "--lang", "en")
+    r = zhike("batch", str(src), "-o", str(tmp_path / "o.csv"), "--rulebase", str(ROOT / "rulebase"), "--lang", "en",
+              "--ids")
     assert r.returncode == 0, r.stderr
     table = _read_csv(tmp_path / "o.csv")
     rows = [dict(zip(table[0], row, strict=True)) for row in table[1:]]

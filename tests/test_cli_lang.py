@@ -93,11 +93,11 @@ def test_top_help_in_chinese():
     for heading in ("选项:", "命令:"):
         assert f"\n{heading}\n" in text
     assert "知客" in text and "显示版本号后退出。" in text
-    for command in ("ask", "batch", "classify", "facts", "rules"):
+    for command in ("ask", "batch", "classify", "facts", "rules", "serve"):
         line = next(ln for ln in text.splitlines() if ln.strip().startswith(command + " "))
         assert CJK.search(line), line  # its one-line summary is Chinese
     # beyond the command names and the language codes, no English
-    assert set(english_words(text)) == {"ask", "batch", "classify", "facts", "rules", "zh", "en"}
+    assert set(english_words(text)) == {"ask", "batch", "classify", "facts", "rules", "serve", "zh", "en"}
 
 
 def test_top_help_in_english():
@@ -163,7 +163,7 @@ BAD_INPUTS = {
 }
 # the result columns are named by id in the output (a message lists them as they are to be typed)
 RESULT_COLUMNS = ("social_style", "social_style_confidence", "social_style2", "social_style2_confidence",
-                  "next_best_action", "reason", "missing", "rulebase_sha256")
+                  "next_best_action", "reason", "missing", "rulebase_sha256", "_warnings")
 
 
 @pytest.mark.parametrize("case", sorted(BAD_INPUTS))
@@ -213,7 +213,7 @@ def test_batch_summary_and_rejects_in_chinese(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHIKE_LANG", "zh")
     src = _prospects(tmp_path)
     out = tmp_path / "out.csv"
-    r = zhike("batch", str(src), "-o", str(out), "--rulebase", str(MINI))
+    r = zhike("batch", str(src), "-o", str(out), "--rulebase", str(MINI), "--on-bad-value", "reject")
     assert r.returncode == 1
     assert f"zhike batch: 读入 3 行 = 已判断 1 行 + 退回 2 行;结果: {out}" in r.stderr
     assert english_words(r.stderr) == [], r.stderr
@@ -237,8 +237,8 @@ def test_batch_summary_in_english_counts_rows_right(tmp_path, monkeypatch):
 def test_explain_map_in_chinese(tmp_path, monkeypatch):
     monkeypatch.setenv("ZHIKE_LANG", "zh")
     src = _prospects(tmp_path)
-    r = zhike("batch", "--explain-map", str(src), "--rulebase", str(MINI))
-    assert r.returncode == 0, r.stderr
+    r = zhike("batch", "--explain-map", str(src), "--rulebase", str(MINI), "--on-bad-value", "reject")
+    assert r.returncode == 1, r.stderr  # rows would be rejected
     text = r.stdout
     assert "3 列中有 2 列对上了 2 项情况;1 列不用(原样保留在结果里)" in text
     assert "检查了前 3 行: 会退回 2 行" in text

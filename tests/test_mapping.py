@@ -66,12 +66,14 @@ def test_fact_ids_and_labels_map(mini_rb):
     assert "already comes from" in plan.plans[3].note
 
 
-def test_notes_columns_are_utterances_and_combine(mini_rb):
-    plan = build_plan(["Notes", "备注", "客户原话"], mini_rb)
-    assert [p.fact.id for p in plan.mapped] == ["utterances"] * 3
-    prof, problems = plan.profile(["too expensive", "预算不够\n再说吧", ""])
+def test_notes_are_the_reps_and_quotes_the_customers(mini_rb):
+    # who said it: a rep's note (Notes, 备注) is never read as the customer's own words
+    plan = build_plan(["Notes", "备注", "客户原话", "客户说的话"], mini_rb)
+    assert [p.fact.id for p in plan.mapped] == ["rep_notes", "rep_notes", "utterances", "utterances"]
+    prof, problems = plan.profile(["rep: too expensive", "客户嫌贵\n下周再约", "预算不够\n再说吧", ""])
     assert not problems
-    assert prof.utterances == ["too expensive", "预算不够", "再说吧"]
+    assert prof.utterances == ["预算不够", "再说吧"]
+    assert prof.rep_notes == ["rep: too expensive", "客户嫌贵", "下周再约"]
 
 
 def test_aliases_whose_fact_is_missing_are_skipped_with_a_reason(mini_rb):
@@ -192,8 +194,10 @@ def test_bundled_rulebase_aliases_map(bundled_rb):
     plan = build_plan(["Buying Role", "Notes", "Lifecycle Stage", "Job Title", "has_money", "节奏"], bundled_rb)
     how = _how(plan)
     assert how["Buying Role"] == ("decision_role", "alias")
-    assert how["Notes"] == ("utterances", "alias")
-    assert how["Lifecycle Stage"][0] is None and how["Job Title"][0] is None
+    assert how["Notes"] == ("rep_notes", "alias")
+    assert how["Lifecycle Stage"][0] is None
+    # a title column: the rulebase's job title fact where it has one, else the rank read from the title
+    assert how["Job Title"][0] == ("job_title" if "job_title" in bundled_rb.facts else "position_level")
     assert how["has_money"] == ("has_money", "fact id")
     assert how["节奏"] == ("pace", "label (zh)")
     plan = build_plan(["Seniority", "Lead Status", "Deal Stage", "Number of Employees", "Timeframe"], bundled_rb)

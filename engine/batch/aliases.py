@@ -5,6 +5,10 @@ translation only when the fact has the target value; everything else is
 skipped, so the table keeps working while the catalogue grows. What an alias
 is (`origin`) and why a known header maps to nothing (`unmapped`) are shown to
 the user, so the table gives them in zh and en.
+
+Three kinds of entry: `aliases:` keyed by fact id (`has_money@amount` is a second
+entry for `has_money`), `rep_notes` among them for the rep's own notes; and
+`several:` for a column whose values each set several facts (a CRM's 阶段).
 """
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ from typing import Any
 
 from ..errors import InputError
 from ..reasoning.profile import ValueProblem, coerce_value
-from ..rules.model import Rulebase, Text
+from ..rules.model import FactDef, Rulebase, Text
 from ..rules.yamlpos import YamlError, load_file
-from .mapping import Range, Translation, header_key, value_key
+from .mapping import REP_NOTES, REP_NOTES_FACT, Multi, Range, Translation, header_key
 
 ALIASES_FILE = Path(__file__).resolve().parent / "aliases.yaml"
 
@@ -26,9 +30,11 @@ class Alias:
     fact: str
     translation: Translation | None
     origin: Text  # e.g. "HubSpot Buying Role", for --explain-map
+    multi: Multi | None = None  # a column that sets several facts (then `fact` is "")
 
 
 _alias_cache: dict[str, tuple[dict[str, list[Alias]], dict[str, Text]]] = {}
+_fact_tables: dict[str, dict[str, Translation]] = {}
 _alias_data: dict | None = None
 
 
@@ -50,6 +56,54 @@ def _text(data: Any) -> Text:
     return Text(str(data or ""), str(data or ""))
 
 
+def _value(f: FactDef, target: Any) -> tuple[bool, Any]:
+    """(usable, value) for a table's target value: unusable when this rulebase's fact lacks it."""
+    if target is None:
+        return True, None
+    try:
+        v = coerce_value(f, target)
+    except ValueProblem:
+        return False, None
+    return True, (v[0] if isinstance(v, list) and len(v) == 1 else v)
+
+
+def _translation(f: FactDef, entry: dict) -> Translation:
+    tr = Translation()
+    for raw, target in (entry.get("values") or {}).items():
+        ok, v = _value(f, target)
+        if ok:
+            tr.add(raw, v)
+    for item in entry.get("ranges") or []:
+        ok, v = _value(f, item.get("value"))
+        if not ok:
+            continue
+        lo_key = next((k for k in ("from", "above") if k in item), None)
+        hi_key = next((k for k in ("to", "below") if k in item), None)
+        tr.ranges.append(Range(item.get(lo_key) if lo_key else None, lo_key == "from",
+                               item.get(hi_key) if hi_key else None, hi_key == "to", v))
+    tr.split = entry.get("split")
+    for p in entry.get("prefer") or []:
+        if p in f.values:
+            tr.prefer.append(p)
+    return tr
+
+
+def _multi(rb: Rulebase, entry: dict) -> Multi | None:
+    multi = Multi({})
+    for raw, sets in (entry.get("values") or {}).items():
+        usable: dict[str, Any] = {}
+        for fid, target in (sets or {}).items():
+            f = rb.facts.get(fid)
+            if f is None:
+                continue  # this rulebase has no such fact (yet)
+            ok, v = _value(f, target)
+            if ok:
+                usable[fid] = v
+                multi.facts.setdefault(fid, f)
+        multi.add(raw, usable)
+    return multi if multi.facts else None
+
+
 def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, Text]]:
     """header key -> aliases usable with this rulebase; header key -> what a known header is that maps to nothing here
     (None for the usual header of a fact this rulebase lacks)."""
@@ -58,38 +112,43 @@ def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, Text]]:
         return cached
     data = _load_alias_data()
     out: dict[str, list[Alias]] = {}
-    for fid, entry in (data.get("aliases") or {}).items():
-        f = rb.facts.get(fid)
-        if f is None or not isinstance(entry, dict):
-            continue  # the loaded rulebase has no such fact (yet)
-        tr = Translation()
-        for raw, target in (entry.get("values") or {}).items():
-            try:
-                v = coerce_value(f, target)
-            except ValueProblem:
-                continue  # this rulebase's fact lacks that value: leave such cells to coerce_value
-            tr.values[value_key(raw)] = v[0] if isinstance(v, list) and len(v) == 1 else v
-        for item in entry.get("ranges") or []:
-            try:
-                v = coerce_value(f, item.get("value"))
-            except ValueProblem:
-                continue
-            lo_key = next((k for k in ("from", "above") if k in item), None)
-            hi_key = next((k for k in ("to", "below") if k in item), None)
-            tr.ranges.append(Range(item.get(lo_key) if lo_key else None, lo_key == "from",
-                                   item.get(hi_key) if hi_key else None, hi_key == "to", v))
-        tr.split = entry.get("split")
-        for p in entry.get("prefer") or []:
-            if p in f.values:
-                tr.prefer.append(p)
-        alias = Alias(fid, tr if tr else None, _text(entry.get("origin")))
-        for h in entry.get("headers") or []:
-            out.setdefault(header_key(h), []).append(alias)
-    known = {header_key(h): _text(item.get("why")) for item in (data.get("unmapped") or []) if isinstance(item, dict)
-             for h in item.get("headers") or []}
-    for fid, entry in (data.get("aliases") or {}).items():
-        if fid not in rb.facts and isinstance(entry, dict):
+    known: dict[str, Text] = {}
+    tables: dict[str, Translation] = {}
+    for key, entry in (data.get("aliases") or {}).items():
+        fid = str(key).split("@", 1)[0]
+        f = REP_NOTES_FACT if fid == REP_NOTES else rb.facts.get(fid)
+        if not isinstance(entry, dict):
+            continue
+        if f is None:  # the loaded rulebase has no such fact (yet): say what the header is
             for h in entry.get("headers") or []:
                 known.setdefault(header_key(h), _text(entry.get("origin")))
+            continue
+        tr = _translation(f, entry)
+        if tr and "@" not in str(key):
+            tables.setdefault(f.id, tr)
+        alias = Alias(f.id, tr if tr else None, _text(entry.get("origin")))
+        for h in entry.get("headers") or []:
+            out.setdefault(header_key(h), []).append(alias)
+    for entry in data.get("several") or []:
+        if not isinstance(entry, dict):
+            continue
+        multi = _multi(rb, entry)
+        for h in entry.get("headers") or []:
+            if multi is None:
+                known.setdefault(header_key(h), _text(entry.get("origin")))
+            else:
+                out.setdefault(header_key(h), []).append(Alias("", None, _text(entry.get("origin")), multi))
+    for item in data.get("unmapped") or []:
+        if isinstance(item, dict):
+            for h in item.get("headers") or []:
+                known.setdefault(header_key(h), _text(item.get("why")))
     _alias_cache[rb.sha256] = (out, known)
+    _fact_tables[rb.sha256] = tables
     return out, known
+
+
+def usual_values(rb: Rulebase, fid: str) -> Translation | None:
+    """The usual values of a fact (its alias entry's value table), for a column named by the fact's own
+    id or label: "三个月内" in a 采购时间 column means the same as in a Timeframe column."""
+    aliases_for(rb)
+    return _fact_tables.get(rb.sha256, {}).get(fid)

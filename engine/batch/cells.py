@@ -18,9 +18,9 @@ from ..errors import InputError
 from ..i18n import N_, _
 from ..report.output import os_reason
 
-FORMATS = ("csv", "xlsx", "jsonl")
+FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 _EXTENSIONS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx",
-               ".jsonl": "jsonl", ".ndjson": "jsonl"}
+               ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet", ".pq": "parquet"}
 SAMPLE_BYTES = 1 << 20
 
 # Limits on what one input may hold (docs/limits.md). They bound the memory a
@@ -68,6 +68,8 @@ def format_for(path: str | None, explicit: str | None, what: str) -> str | None:
 def sniff_format(head: bytes) -> str:
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head.startswith(b"PAR1"):
+        return "parquet"
     if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return "jsonl"
     return "csv"

@@ -32,18 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InferenceError, InputError, ZhikeError
-from ..i18n import LANGS, _, current_lang, set_lang, tr
+from ..i18n import LANGS, _, current_lang, set_lang
 from ..reasoning.profile import did_you_mean_labels
-from ..rules.model import Rulebase, Strategy
+from ..rules.model import Rulebase
 from ..words.labels import suggest
 from .mapping import MapSpec, Plan, build_plan, load_map, map_from_dict
+from .results import RESULT_TAIL, WARNINGS, ResultColumn, compose, label_header, layout, logical_columns  # noqa: F401
 
-RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
 DEFAULT_CACHE = 4096
 CHUNK = 64
 Outcome = tuple[list[Any] | None, str | None, str | None]  # results, or (None, error code, message)
-
-LEADING = 3  # conclusions named in `reason`, most confident first
+BAD_VALUE_CHOICES = ("blank", "reject")  # a cell that fits nothing: left blank with a warning, or the row rejected
 
 
 class RowError(InputError):
@@ -57,22 +56,23 @@ class RowError(InputError):
         return (RowError, (self.row, self.code, self.message))
 
 
-def result_columns(rb: Rulebase) -> list[str]:
-    """All result columns, in order: per typology its value and confidence, then the tail."""
-    cols: list[str] = []
-    for tid in rb.typologies:
-        cols += [tid, f"{tid}_confidence"]
-    return cols + list(RESULT_TAIL)
+def result_columns(rb: Rulebase, warnings: bool = False) -> list[str]:
+    """All (logical) result columns, in order: per typology its value and confidence, then the tail
+    (and `_warnings` when bad cells are left blank)."""
+    return logical_columns(rb, warnings)
 
 
-def select_columns(rb: Rulebase, wanted: str | Sequence[str] | None) -> list[str]:
-    """The result columns to write: all, or those named (comma-separated text or a list), checked."""
-    every = result_columns(rb)
+def select_columns(rb: Rulebase, wanted: str | Sequence[str] | None, warnings: bool = False) -> list[str]:
+    """The result columns to write: all, or those named (comma-separated text or a list), checked.
+    A column may be named by its id (`social_style`) or its header in either language (社交风格)."""
+    every = result_columns(rb, warnings)
     if wanted is None:
         return every
     names = [w.strip() for w in (wanted.split(",") if isinstance(wanted, str) else wanted) if w.strip()]
     if not names:
         raise InputError(_("--columns names no column; leave it out to get every result column"))
+    by_header = {label_header(rb, k, lang): k for k in every for lang in LANGS}
+    names = [by_header.get(n, n) for n in names]
     bad = [n for n in names if n not in every]
     if bad:
         close = suggest(bad[0], [(c, (c,)) for c in every], limit=1)
@@ -92,6 +92,13 @@ class Settings:
     lang: str = "zh"
     cache_size: int = DEFAULT_CACHE
     reserved: frozenset[str] = frozenset()
+    labels: bool = False  # the columns a person reads (headers, class labels, percentages, questions)
+    ids: bool = True  # the machine's columns (class ids, confidences as numbers, fact ids, rulebase)
+    on_bad_value: str = "reject"  # "blank": a cell that fits nothing is left out, with a warning
+
+    def layout(self) -> list[ResultColumn]:
+        """The output's result columns for `columns` in the forms asked for."""
+        return layout(self.rulebase, list(self.columns), self.lang, self.labels, self.ids)
 
 
 class RowClassifier:
@@ -108,6 +115,8 @@ class RowClassifier:
         self._cache: OrderedDict[Any, list[Any]] = OrderedDict()
         self.hits = self.misses = 0
         self._wanted = set(settings.columns)
+        self._layout = settings.layout()
+        self._warnings_at = [i for i, c in enumerate(self._layout) if c.key == WARNINGS]
 
     def plan(self, columns: tuple[str, ...]) -> Plan:
         p = self._plans.get(columns)
@@ -121,11 +130,18 @@ class RowClassifier:
         (a 400-digit number, a list nested 10,000 deep) cannot abort a whole run."""
         stage = "bad-value"
         try:
-            profile, problems = self.plan(columns).profile(list(values))
-            if problems:
-                return None, "bad-value", "; ".join(problems)
+            profile, problems = self.plan(columns).read(list(values))
+            if problems and self.settings.on_bad_value != "blank":
+                return None, "bad-value", "; ".join(str(p) for p in problems)
             stage = "inference"
-            return self._classify(profile)
+            outcome = self._classify(profile)
+            if problems and outcome[0] is not None and self._warnings_at:
+                cells = list(outcome[0])  # a copy: the cached list is shared by rows with the same facts
+                text = blank_warnings(problems)
+                for i in self._warnings_at:
+                    cells[i] = text
+                outcome = (cells, None, None)
+            return outcome
         except MemoryError:
             raise  # not the row's fault; the run cannot go on
         except Exception as e:
@@ -140,7 +156,7 @@ class RowClassifier:
         key = None
         if size:
             key = (tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in profile.facts.items())),
-                   tuple(profile.utterances))
+                   tuple(profile.utterances), tuple(profile.rep_notes))
             hit = self._cache.get(key)
             if hit is not None:
                 self._cache.move_to_end(key)
@@ -180,62 +196,8 @@ class RowClassifier:
         return _("a cell of this row cannot be used: {why}", why=_why(error))
 
     def results(self, result: Any) -> list[Any]:
-        """The result columns of one inference result."""
-        lang, rb, wanted = self.settings.lang, self.rb, self._wanted
-        values: dict[str, Any] = {}
-        for tid, c in result.conclusions.items():
-            values[tid] = c.value
-            values[f"{tid}_confidence"] = c.confidence if c.value is not None else None
-        if "next_best_action" in wanted:
-            values["next_best_action"] = _next_best_action(result, lang)
-        if "reason" in wanted:
-            values["reason"] = self._reason(result)
-        values["missing"] = ", ".join(result.missing)
-        values["rulebase_sha256"] = rb.sha256
-        return [values.get(c) for c in self.settings.columns]
-
-    def _reason(self, result: Any) -> str:
-        """Why, in one line: the leading conclusions, each with the evidence that carried it.
-
-        What the customer said is quoted as the clause of their own words that
-        matched, never as a rule's example sentence; a rationale that quotes
-        such an example is left out, so no example can pass for this row's words.
-        """
-        from ..report.describe import class_label, value_label
-        from ..report.screen import quotes_an_example, said_clause
-
-        lang, rb = self.settings.lang, self.rb
-        leading = sorted((c for c in result.conclusions.values() if c.value is not None),
-                         key=lambda c: -c.confidence)[:LEADING]
-        if not leading:
-            return tr(lang, "insufficient evidence for any conclusion")
-        parts = []
-        for c in leading:
-            text = tr(lang, "{typology} = {label} ({percent})", typology=c.typology.label.get(lang),
-                      label=class_label(rb, c.typology.id, c.value, lang), percent=f"{c.confidence:.0%}")
-            b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
-            if b is None:
-                parts.append(text)
-                continue
-            evidence = []
-            for m in b.facts:
-                if m.kind == "said":
-                    evidence.append(tr(lang, "said “{words}”", words=_one_line(said_clause(m))))
-                elif m.kind == "fact":
-                    f = rb.facts.get(m.id)
-                    if f is not None:
-                        evidence.append(f"{f.label.get(lang)}={value_label(rb, m.id, m.value, lang)}")
-                else:
-                    t = rb.typologies.get(m.id)
-                    if t is not None:
-                        evidence.append(f"{t.label.get(lang)}={class_label(rb, m.id, m.value, lang)}")
-            if evidence:
-                text = tr(lang, "{conclusion}: {evidence}", conclusion=text, evidence=tr(lang, "; ").join(evidence))
-            rationale = _one_line(b.rule.rationale.get(lang))
-            if rationale and not quotes_an_example(b.rule, rationale):
-                text = tr(lang, "{text} [{why}]", text=text, why=rationale)
-            parts.append(text)
-        return " | ".join(parts)
+        """The result columns of one inference result (composed in `results`)."""
+        return compose(result, self.rb, self.settings.lang, self._layout)
 
     def close(self) -> None:
         if self._own:
@@ -270,17 +232,9 @@ def _preview(value: Any) -> str:
     return text if len(text) <= 40 else _("{start}… ({n} characters)", start=text[:24], n=format(len(text), ","))
 
 
-def _next_best_action(result: Any, lang: str) -> str | None:
-    nba = result.next_best_action
-    if nba is not None:
-        return _one_line(nba.strategy.summary.get(lang))
-    if not result.strategies:
-        return None
-    top: Strategy = max(result.strategies, key=lambda s: (s.strategy.priority, s.strategy.level, s.confidence)).strategy
-    if top.summary is not None:
-        return _one_line(top.summary.get(lang))
-    advice = top.advice.get("") or next(iter(top.advice.values()), None)
-    return _one_line(advice.get(lang)) if advice else None
+def blank_warnings(problems: list[Any]) -> str:
+    """The `_warnings` cell of a row whose unreadable cells were left blank (in the language of the run)."""
+    return _("; ").join(_("{problem}; left blank", problem=str(p)) for p in problems)
 
 
 # --- in order, in parallel, in bounded memory -------------------------------------------
@@ -515,8 +469,14 @@ def _load_spec(mapping: MapSpec | str | Path | Mapping[str, Any] | None, rb: Rul
 def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | str | Path | None = None, *,
                      mapping: MapSpec | str | Path | Mapping[str, Any] | None = None, lang: str = "zh",
                      columns: str | Sequence[str] | None = None, workers: int = 1, errors: str = "raise",
-                     cache_size: int = DEFAULT_CACHE, compiled: Any = None) -> Iterator[dict[str, Any]]:
+                     cache_size: int = DEFAULT_CACHE, compiled: Any = None, labels: bool = False,
+                     ids: bool = True, on_bad_value: str = "reject") -> Iterator[dict[str, Any]]:
     """Classify dicts (column -> cell); yield each dict with the result columns added, in order.
+
+    `ids` (default) adds the machine's columns (class ids, confidences as numbers, fact ids);
+    `labels` the ones a person reads (headers and classes in `lang`, percentages, questions).
+    `on_bad_value="blank"` leaves a cell that fits nothing out of the profile and says so in
+    `_warnings` (its header in `lang` with `labels`) instead of failing the row.
 
     Columns map to facts as in `zhike batch` (fact ids, labels, aliases, or
     `mapping`: a --map file path or the same structure as a dict). `errors`:
@@ -530,9 +490,15 @@ def classify_records(records: Iterable[Mapping[str, Any]], rulebase: Rulebase | 
         raise ValueError('errors must be "raise" or "mark"')
     if lang not in LANGS:
         raise ValueError('lang must be "zh" or "en"')
+    if on_bad_value not in BAD_VALUE_CHOICES:
+        raise ValueError('on_bad_value must be "blank" or "reject"')
+    if not (labels or ids):
+        raise ValueError("labels, ids or both")
     rb = compiled.rulebase if compiled is not None else _load_rulebase(rulebase)
-    wanted = select_columns(rb, columns)
-    settings = Settings(rb, _load_spec(mapping, rb), wanted, lang, cache_size)
+    logical = select_columns(rb, columns, warnings=on_bad_value == "blank")
+    settings = Settings(rb, _load_spec(mapping, rb), logical, lang, cache_size, labels=labels, ids=ids,
+                        on_bad_value=on_bad_value)
+    wanted = [c.header for c in settings.layout()]
     keys_seen: dict[tuple[str, ...], tuple[str, ...]] = {}
     Tag = tuple[int, Any, str | None]  # row number, record, why it cannot be read
 

@@ -6,7 +6,12 @@ A column maps to a fact, in this order of precedence:
 2. its header is the fact id;
 3. its header is the fact's zh or en label (Chinese sheets kept by hand);
 4. its header is a built-in alias (`engine/batch/aliases.yaml`: HubSpot and Salesforce
-   export headers, and the usual names of a "what the customer said" column).
+   export headers, the headers Chinese offices and CRMs use — 销售易, 纷享销客, 悟空CRM,
+   hand-kept Excel sheets — and the usual names of the customer's words and of the rep's notes).
+
+A column may also set several facts at once (`阶段: 已回款` → the payment and the contract
+status): such a column has a `Multi` table instead of one fact. A column of the rep's notes
+(备注, 跟进记录) goes to the profile's `rep_notes`, never to what the customer said.
 
 Headers are compared loosely (NFKC, case, spaces and punctuation ignored), so
 `Buying Role`, `buying_role` and `hs_buying_role`'s label all meet. A non-list
@@ -15,34 +20,28 @@ whose fact (or target value) the loaded rulebase lacks are skipped, so the
 table keeps working while the catalogue grows.
 
 Cells are translated (value table, ranges) and then go through
-`profile.coerce_value`, the one coercion every input uses.
+`profile.coerce_value`, the one coercion every input uses; what it refuses gets a lenient
+second reading (`lenient`: parts of labels, synonyms, traditional characters, "约20万").
+A cell that still fits nothing is a `CellProblem`: by default the cell is left blank and the
+row classified with a warning; `--on-bad-value reject` rejects the row.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, Problem
 from ..i18n import N_, _, current_lang
-from ..reasoning.profile import (
-    Profile,
-    ValueProblem,
-    coerce_value,
-    did_you_mean_key,
-    did_you_mean_labels,
-    fact_label,
-    fact_named,
-)
+from ..reasoning.profile import Profile, ValueProblem, coerce_value, fact_label
 from ..rules.loader import RESERVED_UTTERANCES
 from ..rules.model import FactDef, Rulebase, Text, number_problem
-from ..rules.yamlpos import Located, Pos, YamlError, load_file, load_text
-from ..words.labels import loose_key, suggest
+from ..rules.yamlpos import Pos
+from ..words.labels import loose_key
+from ..words.normalise import to_simplified
 from .cells import ABSENT
+from .lenient import lenient_value, number_in, table_key, table_lookup
 
 _SPACE = re.compile(r"[\s_]+")
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
@@ -50,11 +49,26 @@ _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""
 # How a column came to its fact (ColumnPlan.how), as --explain-map says it
 HOW = {"map file": N_("mapping file"), "fact id": N_("fact id"), "label (zh)": N_("Chinese name"),
        "label (en)": N_("English name"), "alias": N_("usual header"), "ignored": N_("ignored")}
+# The rep's own notes: not a fact of the catalogue but a part of every profile (Profile.rep_notes),
+# read only by `noted:` tests. A column of them maps here; what the customer said maps to utterances.
+REP_NOTES = "rep_notes"
+REP_NOTES_FACT = FactDef(REP_NOTES, "list", Text("销售备注", "Rep's notes"),
+                         Text("你对这位客户有什么记录?", "What did you note about this customer?"), None, {}, None, None,
+                         None, Pos("<mapping>", 1, 1))
 
 
 def header_key(s: Any) -> str:
-    """How headers and table values are compared: NFKC, case-folded, no spaces or punctuation."""
-    return loose_key(s)
+    """How headers and table values are compared: NFKC, case-folded, simplified characters, no spaces or
+    punctuation."""
+    return loose_key(to_simplified(unicodedata.normalize("NFKC", str(s))))
+
+
+_BRACKETS = re.compile(r"[(（\[【<《][^)）\]】>》]*[)）\]】>》]|[?？*:：]+")
+
+
+def bare_header_key(s: Any) -> str:
+    """The key of a header without what sheets add in brackets: 预算(万元) → 预算, 意向等级(A/B/C) → 意向等级."""
+    return header_key(_BRACKETS.sub("", str(s)))
 
 
 def value_key(v: Any) -> str:
@@ -107,9 +121,68 @@ class Translation:
     ranges: list[Range] = field(default_factory=list)
     prefer: list[Any] = field(default_factory=list)  # for "a;b" cells of a one-value fact: the first of these wins
     split: str | None = None  # separator of several values in one cell
+    # the same table keyed loosely (simplified, no punctuation), for cells that hold a key among other words
+    loose: dict[str, Any] = field(default_factory=dict)
+    order: dict[str, int] = field(default_factory=dict)  # loose key -> where it stands in the table (ties)
+    shown: dict[str, str] = field(default_factory=dict)  # value_key -> the entry as written (for explanations)
+
+    def add(self, raw: Any, value: Any) -> None:
+        self.values[value_key(raw)] = value
+        self.shown.setdefault(value_key(raw), str(raw))
+        k = table_key(raw)
+        if k and k not in self.loose:
+            self.loose[k] = value
+            self.order[k] = len(self.order)
 
     def __bool__(self) -> bool:
         return bool(self.values or self.ranges or self.split)
+
+
+@dataclass
+class Multi:
+    """A column whose cells set several facts at once (`阶段: 已回款` → payment and contract status)."""
+
+    facts: dict[str, FactDef]  # every fact the column can set, in table order
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)  # table_key(raw) -> {fact id: value}
+    order: dict[str, int] = field(default_factory=dict)
+    shown: dict[str, str] = field(default_factory=dict)  # table_key -> the entry as written
+    split: str = ",，、;；/／|"  # a cell may list several entries ("急性子、爱砍价")
+
+    def add(self, raw: Any, sets: dict[str, Any]) -> None:
+        k = table_key(raw)
+        if k and k not in self.values:
+            self.values[k] = sets
+            self.order[k] = len(self.order)
+            self.shown[k] = str(raw)
+
+    def lookup(self, raw: Any) -> dict[str, Any] | None:
+        """The facts one cell sets ({} when it says they are not known); None when nothing fits."""
+        text = str(raw)
+        parts = [p for p in re.split(f"[{re.escape(self.split)}]", text) if p.strip()] or [text]
+        out: dict[str, Any] = {}
+        found = False
+        for part in parts:
+            hit = table_lookup(self.values, self.order, part)
+            if hit is None and len(parts) > 1:
+                continue  # one unknown word among known ones: the known ones still count
+            if hit is None:
+                return None
+            found = True
+            for fid, v in hit[1].items():
+                out.setdefault(fid, v)
+        return out if found else None
+
+
+@dataclass
+class CellProblem:
+    """A cell that fits nothing: which column, and why (in the language of the run)."""
+
+    index: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return _('column "{column}": {problem}', column=self.column, problem=self.message)
 
 
 @dataclass
@@ -120,14 +193,20 @@ class ColumnPlan:
     how: str  # map file | fact id | label (zh) | label (en) | alias | ignored (a code: see HOW)
     translation: Translation | None = None
     note: str = ""  # why a column is ignored, or where an alias comes from (in the language of the run)
+    multi: Multi | None = None  # a column that sets several facts (then `fact` is None)
+
+    @property
+    def mapped(self) -> bool:
+        return self.fact is not None or self.multi is not None
 
 
 @dataclass
 class MapEntry:
     column: str
-    fact: str | None  # None: ignore this column
+    fact: str | None  # None: ignore this column (unless `multi`)
     translation: Translation | None
     pos: Pos
+    multi: Multi | None = None
 
 
 @dataclass
@@ -152,23 +231,32 @@ class Plan:
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self._active = [(p.index, p.name, p.fact, p.translation) for p in self.plans if p.fact is not None]
+        # several-fact columns first: a column that gives one of their facts on its own wins
+        self._active = sorted(((p.index, p.name, p.fact, p.translation, p.multi) for p in self.plans if p.mapped),
+                              key=lambda a: a[4] is None)
 
     @property
     def mapped(self) -> list[ColumnPlan]:
-        return [p for p in self.plans if p.fact is not None]
+        return [p for p in self.plans if p.mapped]
 
     @property
     def ignored(self) -> list[ColumnPlan]:
-        return [p for p in self.plans if p.fact is None]
+        return [p for p in self.plans if not p.mapped]
 
     def profile(self, values: list[Any], name: str = "") -> tuple[Profile, list[str]]:
         """The profile of one row, and a message for every cell that does not fit its fact."""
+        profile, problems = self.read(values, name)
+        return profile, [str(p) for p in problems]
+
+    def read(self, values: list[Any], name: str = "") -> tuple[Profile, list[CellProblem]]:
+        """The profile of one row, and every cell that fits nothing (left out of the profile)."""
         facts: dict[str, Any] = {}
         utterances: list[str] = []
-        problems: list[str] = []
+        notes: list[str] = []
+        problems: list[CellProblem] = []
+        from_multi: set[str] = set()
         n = len(values)
-        for index, column, f, tr in self._active:
+        for index, column, f, tr, multi in self._active:
             raw = values[index] if index < n else None
             if raw is None or raw is ABSENT:
                 continue
@@ -178,24 +266,74 @@ class Plan:
                     continue
             elif isinstance(raw, float) and raw != raw:  # NaN: pandas' empty cell
                 continue
+            if multi is not None:
+                sets = multi.lookup(raw)
+                if sets is None:
+                    problems.append(CellProblem(index, column, _not_in_multi(raw, multi)))
+                    continue
+                for fid, v in sets.items():
+                    if v is not None and fid not in facts:
+                        facts[fid] = v
+                        from_multi.add(fid)
+                continue
+            assert f is not None
             try:
-                value = _translate(raw, f, tr) if tr else raw
-                if f.id == RESERVED_UTTERANCES and isinstance(value, str):
-                    # one remark per line, as the question asks reps to write them
-                    value = [line for line in value.splitlines() if line.strip()]
-                value = coerce_value(f, value)
+                value = _cell_value(raw, f, tr)
             except ValueProblem as e:
-                problems.append(_('column "{column}": {problem}', column=column, problem=e))
+                problems.append(CellProblem(index, column, str(e)))
                 continue
             if value is None:
                 continue
             if f.id == RESERVED_UTTERANCES:
                 utterances.extend(v for v in value if v not in utterances)
-            elif f.type == "list" and f.id in facts:
+            elif f.id == REP_NOTES:
+                notes.extend(v for v in value if v not in notes)
+            elif f.type == "list" and f.id in facts and f.id not in from_multi:
                 facts[f.id] = facts[f.id] + [v for v in value if v not in facts[f.id]]
             else:
                 facts[f.id] = value
-        return Profile(facts, utterances, name), problems
+                from_multi.discard(f.id)
+        return Profile(facts, utterances, name, rep_notes=notes), problems
+
+
+def header_known(rb: Rulebase) -> Callable[[str], bool]:
+    """Whether a header names a fact (id or label), a usual header or a known CRM field: how the
+    header row is told from the title and note rows above it."""
+    from .aliases import aliases_for
+
+    aliases, known = aliases_for(rb)
+    keys = set(aliases) | set(known) | {header_key(f) for f in rb.facts}
+    keys |= {header_key(f.label.get(lang)) for f in rb.facts.values() for lang in ("zh", "en")}
+    return lambda h: header_key(h) in keys or bare_header_key(h) in keys
+
+
+def fact_by_id(rb: Rulebase, fid: str) -> FactDef:
+    """A fact of the rulebase, or the rep's notes (not a catalogue fact, but a column may hold them)."""
+    return REP_NOTES_FACT if fid == REP_NOTES else rb.facts[fid]
+
+
+def _cell_value(raw: Any, f: FactDef, tr: Translation | None) -> Any:
+    """One cell as its fact's value (None: unknown); raises ValueProblem when nothing fits."""
+    value = _translate(raw, f, tr) if tr else raw
+    if f.id in (RESERVED_UTTERANCES, REP_NOTES) and isinstance(value, str):
+        # one remark per line, as the question asks reps to write them
+        value = [line.strip() for line in value.splitlines() if line.strip()]
+        return value or None
+    try:
+        return coerce_value(f, value)
+    except ValueProblem:
+        if value is not raw and not isinstance(value, str):
+            raise
+        m = lenient_value(f, value)
+        if m is None:
+            raise
+        return m.value
+
+
+def _not_in_multi(raw: Any, multi: Multi) -> str:
+    names = _(", ").join(fact_label(f) for f in list(multi.facts.values())[:4])
+    return _("{value} is none of the usual entries of this column, so it says nothing here about {facts}",
+             value=repr(str(raw)[:40]), facts=names)
 
 
 def _translate(raw: Any, f: FactDef, tr: Translation) -> Any:
@@ -224,221 +362,23 @@ def _translate_one(raw: Any, f: FactDef, tr: Translation) -> Any:
         if isinstance(raw, (int, float)) and number_problem(raw) is not None:
             raise ValueProblem(_('"{fact}": {value} is not a number the ranges can use (at most 15 digits before '
                                  'the decimal point)', fact=fact_label(f), value=repr(raw)))
-        try:
-            x = coerce_value(_NUMBER_FACT, raw) if not isinstance(raw, (int, float)) else float(raw)
-        except ValueProblem:
-            raise ValueProblem(_('"{fact}": the ranges need a number, not {value}', fact=fact_label(f),
-                                 value=repr(raw))) from None
-        if x is None:
-            return None
-        for r in tr.ranges:
-            if r.holds(x):
-                return r.value
-        lang = current_lang()
-        raise ValueProblem(_('"{fact}": {value} is in none of the ranges {ranges}', fact=fact_label(f), value=format(x, "g"),
-                             ranges=_(", ").join(r.text(f.label_of(r.value, lang)) for r in tr.ranges)))
+        m = number_in(raw)
+        if m is not None and isinstance(m.value, (int, float)) and number_problem(m.value) is None:
+            x = float(m.value)
+            for r in tr.ranges:
+                if r.holds(x):
+                    return r.value
+            lang = current_lang()
+            raise ValueProblem(_('"{fact}": {value} is in none of the ranges {ranges}', fact=fact_label(f),
+                                 value=format(x, "g"), ranges=_(", ").join(r.text(f.label_of(r.value, lang))
+                                                                          for r in tr.ranges)))
+    if tr.loose and isinstance(raw, str):
+        hit = table_lookup(tr.loose, tr.order, raw)
+        if hit is not None:
+            return hit[1]
+    if tr.ranges and not tr.values and not isinstance(raw, bool) and f.type != "bool":
+        raise ValueProblem(_('"{fact}": the ranges need a number, not {value}', fact=fact_label(f), value=repr(raw)))
     return raw
-
-
-# --- the --map file -----------------------------------------------------------
-
-_RANGE_KEYS = {"from": (True, True), "above": (True, False), "to": (False, True), "below": (False, False)}
-
-
-def load_map(path: str | Path, rb: Rulebase) -> MapSpec:
-    """Read a column mapping YAML file; raise InputError with every problem, positioned."""
-    path = Path(path)
-    try:
-        loc = load_file(path)
-    except YamlError as e:
-        raise InputError("", e.problems) from None
-    spec = map_from_located(loc, rb, str(path))
-    spec.sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
-    return spec
-
-
-def map_from_dict(data: dict[str, Any], rb: Rulebase, where: str = "<mapping>") -> MapSpec:
-    """The same as a --map file, from plain Python data (library use)."""
-    text = json.dumps(data, ensure_ascii=False, default=str)
-    try:
-        loc = load_text(text, where)
-    except YamlError as e:  # pragma: no cover - json.dumps output is always valid YAML
-        raise InputError("", e.problems) from None
-    spec = map_from_located(loc, rb, where)
-    spec.sha256 = hashlib.sha256(text.encode()).hexdigest()
-    return spec
-
-
-def map_from_located(loc: Located | None, rb: Rulebase, name: str) -> MapSpec:
-    problems: list[Problem] = []
-    spec = MapSpec([], True, name)
-
-    def err(at: Located, message: str, check: str = "map") -> None:
-        problems.append(Problem(at.key_pos or at.pos, message, check))
-
-    if loc is None:
-        return spec
-    if not isinstance(loc.value, dict):
-        raise InputError("", [Problem(loc.pos, _("a mapping file is a mapping with `columns:` (and optionally "
-                                                 "`auto: false`)"), "map")])
-    for key, val in loc.value.items():
-        if key not in ("columns", "auto", "ignore"):
-            err(val, _("unknown key {key}", key=repr(key)) + did_you_mean_key(key, ["columns", "auto", "ignore"])
-                + _("; a mapping file has `columns`, `auto` and `ignore`"))
-    auto = loc.value.get("auto")
-    if auto is not None:
-        if not isinstance(auto.value, bool):
-            err(auto, _("`auto` is true or false"))
-        else:
-            spec.auto = auto.value
-    ignore = loc.value.get("ignore")
-    if ignore is not None and ignore.value is not None:
-        items = ignore.value if isinstance(ignore.value, list) else [ignore]
-        for item in items:
-            if isinstance(item.value, (dict, list)) or item.value is None:
-                err(item, _("`ignore` lists column headers"))
-            else:
-                spec.entries.append(MapEntry(str(item.value), None, None, item.pos))
-    cols = loc.value.get("columns")
-    if cols is not None and cols.value is not None:
-        if not isinstance(cols.value, dict):
-            err(cols, _("`columns` maps column headers to facts, e.g. `客户节奏: pace`"))
-        else:
-            for column, val in cols.value.items():
-                entry = _map_entry(column, val, rb, err)
-                if entry is not None:
-                    spec.entries.append(entry)
-    seen: dict[str, MapEntry] = {}
-    for e in spec.entries:
-        if e.fact is None or e.fact == RESERVED_UTTERANCES or rb.facts[e.fact].type == "list":
-            continue
-        if e.fact in seen:
-            problems.append(Problem(e.pos, _('"{fact}" already comes from column "{column}" (line {line}); a fact '
-                                             'with one answer takes one column', fact=fact_label(rb.facts[e.fact]),
-                                             column=seen[e.fact].column, line=seen[e.fact].pos.line), "map"))
-        seen[e.fact] = e
-    if problems:
-        raise InputError("", problems)
-    return spec
-
-
-def _map_entry(column: str, val: Located, rb: Rulebase, err) -> MapEntry | None:
-    pos = val.key_pos or val.pos
-    if val.value is None or val.value == "ignore":
-        return MapEntry(column, None, None, pos)
-    if isinstance(val.value, str):
-        f = _known_fact(val.value, val, rb, err)
-        return MapEntry(column, f.id, None, pos) if f else None
-    if not isinstance(val.value, dict):
-        err(val, _('column "{column}": give a fact, `ignore`, or a mapping with `fact:` and `values:`/`ranges:`',
-                   column=column))
-        return None
-    for key, sub in val.value.items():
-        if key not in ("fact", "values", "ranges", "split", "prefer"):
-            err(sub, _("unknown key {key}", key=repr(key))
-                + did_you_mean_key(key, ["fact", "values", "ranges", "split", "prefer"])
-                + _("; a column takes `fact`, `values`, `ranges`, `split` and `prefer`"))
-    fact_loc = val.value.get("fact")
-    if fact_loc is None or not isinstance(fact_loc.value, str):
-        err(fact_loc or val, _('column "{column}": `fact:` names the fact this column holds', column=column))
-        return None
-    f = _known_fact(fact_loc.value, fact_loc, rb, err)
-    if f is None:
-        return None
-    tr = Translation()
-    values = val.value.get("values")
-    if values is not None:
-        if not isinstance(values.value, dict):
-            err(values, _("`values` maps what the cells say to the fact's answers, e.g. {是: true, 否: false}"))
-        else:
-            for raw, target in values.value.items():
-                v = _checked_value(f, target, err)
-                if v is not _BAD:
-                    tr.values[value_key(raw)] = v
-    ranges = val.value.get("ranges")
-    if ranges is not None:
-        if not isinstance(ranges.value, list):
-            err(ranges, _("`ranges` is a list like [{below: 50, value: small}, {from: 50, value: large}]"))
-        else:
-            for item in ranges.value:
-                r = _range(item, f, err)
-                if r is not None:
-                    tr.ranges.append(r)
-    split = val.value.get("split")
-    if split is not None:
-        if not isinstance(split.value, str) or not split.value:
-            err(split, _("`split` is the text between several answers in one cell, e.g. \";\""))
-        else:
-            tr.split = split.value
-    prefer = val.value.get("prefer")
-    if prefer is not None:
-        items = prefer.value if isinstance(prefer.value, list) else [prefer]
-        for item in items:
-            v = _checked_value(f, item, err)
-            if v is not _BAD and v is not None:
-                tr.prefer.append(v)
-    return MapEntry(column, f.id, tr if tr else None, pos)
-
-
-_BAD = object()
-
-
-def _checked_value(f: FactDef, loc: Located, err) -> Any:
-    if isinstance(loc.value, (dict, list)):
-        err(loc, _('"{fact}": a value table maps to one answer', fact=fact_label(f)))
-        return _BAD
-    try:
-        v = coerce_value(f, loc.value)
-    except ValueProblem as e:
-        err(loc, str(e), "bad-value")
-        return _BAD
-    if isinstance(v, list):  # a list fact: a table entry names one of its values
-        return v[0] if len(v) == 1 else v
-    return v
-
-
-def _range(item: Located, f: FactDef, err) -> Range | None:
-    if not isinstance(item.value, dict) or "value" not in item.value:
-        err(item, _("a range is a mapping like {from: 50, below: 500, value: medium}"))
-        return None
-    lo = hi = None
-    lo_incl = hi_incl = True
-    for key, sub in item.value.items():
-        if key == "value":
-            continue
-        if key not in _RANGE_KEYS:
-            err(sub, _("unknown key {key} in a range; use from (≥), above (>), to (≤), below (<) and value",
-                       key=repr(key)))
-            return None
-        if isinstance(sub.value, bool) or not isinstance(sub.value, (int, float)):
-            err(sub, _("`{key}` takes a number", key=key))
-            return None
-        if number_problem(sub.value) is not None:
-            finite = not isinstance(sub.value, float) or sub.value - sub.value == 0
-            err(sub, _("`{key}` is too large: a number has at most 15 digits before the decimal point", key=key)
-                if finite else _("`{key}` takes a finite number", key=key))
-            return None
-        is_lo, incl = _RANGE_KEYS[key]
-        if is_lo:
-            lo, lo_incl = float(sub.value), incl
-        else:
-            hi, hi_incl = float(sub.value), incl
-    value = _checked_value(f, item.value["value"], err)
-    if value is _BAD:
-        return None
-    return Range(lo, lo_incl, hi, hi_incl, value)
-
-
-def _known_fact(name: str, loc: Located, rb: Rulebase, err) -> FactDef | None:
-    """The fact a mapping names, by id or by label (zh or en)."""
-    f = fact_named(rb, name)
-    if f is None:
-        lang = current_lang()
-        close = suggest(name, [(f.label.get(lang), (f.id, f.label.zh, f.label.en)) for f in rb.facts.values()])
-        err(loc, _("{name} names no fact", name=repr(name)) + did_you_mean_labels(close)
-            + _("; `zhike facts` lists them"), "unknown-fact")
-    return f
-
 
 
 # --- building the plan ------------------------------------------------------------
@@ -461,7 +401,7 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
     for f in rb.facts.values():
         for lang in ("zh", "en"):
             labels.setdefault(header_key(f.label.get(lang)), []).append((f.id, lang))
-    from .aliases import aliases_for  # it builds on this module's Translation and Range
+    from .aliases import aliases_for, usual_values  # they build on this module's Translation and Range
 
     aliases, known_unmapped = aliases_for(rb)
 
@@ -476,10 +416,12 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
         if entries:
             e = entries[0]
             used_entries.update(id(x) for x in entries)
-            if e.fact is None:
+            if e.multi is not None:
+                plan.multi, plan.how = e.multi, "map file"
+            elif e.fact is None:
                 plan.note = _("ignored by the mapping file")
             else:
-                plan.fact, plan.how, plan.translation = rb.facts[e.fact], "map file", e.translation
+                plan.fact, plan.how, plan.translation = fact_by_id(rb, e.fact), "map file", e.translation
                 candidates.append((_RANK["map file"], i, plan))
             continue
         if not spec.auto:
@@ -488,9 +430,15 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
         if name.startswith("_"):
             plan.note = _("zhike's own column (rejects file)")
             continue
+        if not name.strip():
+            plan.note = _("no header")
+            continue
         if name in reserved:
             plan.note = _("a result column of an earlier run")
             continue
+        bare = bare_header_key(name)
+        if key not in aliases and bare in aliases and key not in ids and key not in labels:
+            key = bare  # 预算(万元) is 预算
         if key in ids:
             plan.fact, plan.how = rb.facts[ids[key]], "fact id"
         elif key in labels:
@@ -503,21 +451,25 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
             plan.fact, plan.how = rb.facts[hits[0][0]], f"label ({hits[0][1]})"
         elif key in aliases:
             a = aliases[key][0]
-            plan.fact, plan.how, plan.translation = rb.facts[a.fact], "alias", a.translation
-            plan.note = a.origin.get(current_lang())
+            plan.how, plan.note = "alias", a.origin.get(current_lang())
+            if a.multi is not None:
+                plan.multi = a.multi
+                continue  # a several-fact column gives way to a column of one of its facts, row by row
+            plan.fact, plan.translation = fact_by_id(rb, a.fact), a.translation
         else:
             known = known_unmapped.get(key)
             plan.note = (_("{what}: no fact with that meaning in this rulebase", what=known.get(current_lang()))
                          if known is not None else _("no fact has this name"))
             continue
+        if plan.translation is None and plan.fact is not None:
+            plan.translation = usual_values(rb, plan.fact.id)
         candidates.append((_RANK.get(plan.how, 2), i, plan))
 
     taken: dict[str, ColumnPlan] = {}
     duplicates: list[tuple[int, str, str, str]] = []
     for _rank, _index, plan in sorted(candidates, key=lambda c: (c[0], c[1])):
         f = plan.fact
-        assert f is not None
-        if f.type == "list":
+        if f is None or f.type == "list":
             continue  # several columns may add to a list (e.g. two notes columns)
         first = taken.get(f.id)
         if first is None:
@@ -528,3 +480,10 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
             duplicates.append((plan.index, plan.name, f.id, first.name))
     missing = [e.column for e in spec.entries if id(e) not in used_entries]
     return Plan(list(columns), plans, rb, missing, [d[1:] for d in sorted(duplicates)])
+
+
+from .mapfile import load_map, map_from_dict, map_from_located  # noqa: E402  (the --map file builds on the above)
+
+__all__ = ["HOW", "REP_NOTES", "CellProblem", "ColumnPlan", "MapEntry", "MapSpec", "Multi", "Plan", "Range",
+           "Translation", "bare_header_key", "build_plan", "fact_by_id", "header_key", "header_known", "load_map", "map_from_dict",
+           "map_from_located", "value_key"]

@@ -12,33 +12,31 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
-import os
 import re
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from ..errors import InputError
 from ..i18n import _
 from .cells import (
-    ABSENT,
     CELL_LIMIT,
-    JSONL_DEPTH_LIMIT,
     MAX_COLUMNS,
     PIECE_BYTES,
     ROW_LIMIT,
     SAMPLE_BYTES,
     SURROGATE,
-    cell_text,
     open_binary,
     read_head,
     sniff_format,
     spool,
 )
-from .textlines import FIRST_PIECE, LF, LINE_SAFE, PIECE, WHOLE, ByteLines, LineDecoder, check_bom, detect_encoding
+from .header import HEADER_SCAN, pick_header
+from .textlines import FIRST_PIECE, LINE_SAFE, PIECE, WHOLE, ByteLines, LineDecoder, check_bom, detect_encoding
+
+Known = Callable[[str], bool] | None  # whether a header cell names a fact or a usual header (header detection)
 
 
 @dataclass
@@ -84,6 +82,8 @@ class TableReader:
     encoding: str | None = None
     delimiter: str = ","
     detail = ""  # e.g. the sheet name, for --explain-map
+    above: list[tuple[int, str]]  # rows above the header (title, notes): (row, their text), never prospects
+    notes: list[str]  # what the user should know about how the table was read
 
     def __iter__(self) -> Iterator[Record]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -112,10 +112,12 @@ class CsvReader(TableReader):
     format = "csv"
 
     def __init__(self, fh: IO[bytes], name: str, size: int | None, encoding: str | None = None,
-                 head: bytes = b"", delimiter: str | None = None):
+                 head: bytes = b"", delimiter: str | None = None, header_row: int | None = None,
+                 known: Known = None):
         self._fh = fh
         self.name = name
         self.size = size
+        self.above, self.notes = [], []
         sample = head + read_head(fh, SAMPLE_BYTES - len(head))
         complete = len(sample) < SAMPLE_BYTES
         if encoding:
@@ -157,20 +159,42 @@ class CsvReader(TableReader):
         self.line -= 1
         self._source = self._lines()
         self._reader = csv.reader(self._source, delimiter=self.delimiter)
-        header = None
-        while header is None:
-            rec = self._next()
-            if rec is None:
-                raise InputError(_("{name}: there is no header row", name=name))
-            if rec.error_code:
-                raise InputError(_("{name}:{row}: the header row cannot be read: {problem}", name=name, row=rec.row,
-                                   problem=rec.error))
-            header = rec.values
+        rec = self._find_header(header_row, known)
+        header = rec.values
         if len(header) > MAX_COLUMNS:
             raise InputError(_("{name}:{row}: the header has {n} columns; the limit is {limit}", name=name,
                                row=rec.row, n=format(len(header), ","), limit=format(MAX_COLUMNS, ",")))
         self.header_row = rec.row
         self.columns = [c.strip() if i else c.lstrip("\ufeff").strip() for i, c in enumerate(header)]
+
+    def _find_header(self, header_row: int | None, known: Known) -> Record:
+        """The header record (title, note and blank rows above it are set aside in `above`)."""
+        seen: list[Record] = []
+        while header_row is not None or len(seen) < HEADER_SCAN:
+            rec = self._next()
+            if rec is None:
+                break
+            if rec.error_code is None and not any(v.strip() for v in rec.values):
+                continue
+            if header_row is not None and rec.row < header_row and rec.error_code is None:
+                self.above.append((rec.row, " ".join(v.strip() for v in rec.values if v.strip())))
+                continue
+            seen.append(rec)
+            if rec.error_code or header_row is not None:
+                break
+        if not seen:
+            raise InputError(_("{name}: there is no header row", name=self.name) if header_row is None else
+                             _("{name}: there is no row {row} or below it to be the header", name=self.name,
+                               row=header_row))
+        good = [r for r in seen if r.error_code is None]
+        at = 0 if header_row is not None else (pick_header([r.values for r in good], known) or 0)
+        if seen[0].error_code or not good:
+            rec = seen[0]
+            raise InputError(_("{name}:{row}: the header row cannot be read: {problem}", name=self.name, row=rec.row,
+                               problem=rec.error))
+        self.above += [(r.row, " ".join(v.strip() for v in r.values if v.strip())) for r in good[:at]]
+        self._pending.extendleft(reversed(seen[seen.index(good[at]) + 1:]))
+        return good[at]
 
     @property
     def utf8_lines(self) -> int:
@@ -321,6 +345,8 @@ class CsvReader(TableReader):
             if rec.error_code is None and not any(v.strip() for v in rec.values):
                 continue  # ",,,," is a blank line Excel left behind, not a prospect
             if rec.error_code is None and len(rec.values) != width:
+                rec.values = _fit(rec.values, self.columns)
+            if rec.error_code is None and len(rec.values) != width:
                 rec.error_code = "columns"
                 rec.error = _("the row has {n} cells, the header has {width}", n=len(rec.values), width=width)
             yield rec
@@ -331,6 +357,17 @@ class CsvReader(TableReader):
     def close(self) -> None:
         if self._fh is not sys.stdin.buffer:
             self._fh.close()
+
+
+def _fit(values: list[Any], columns: list[str]) -> list[Any]:
+    """A row to the header's width when what differs is only blank: trailing empty cells
+    beyond the header, or missing cells under trailing headerless columns (Excel leaves both)."""
+    width = len(columns)
+    if len(values) > width and not any(str(v).strip() for v in values[width:]):
+        return values[:width]
+    if len(values) < width and not any(c for c in columns[len(values):]):
+        return values + [""] * (width - len(values))
+    return values
 
 
 def _sniff_delimiter(line: str, name: str) -> str:
@@ -347,66 +384,105 @@ class XlsxReader(TableReader):
 
     format = "xlsx"
 
-    def __init__(self, fh: IO[bytes], name: str, size: int | None, head: bytes = b""):
+    def __init__(self, fh: IO[bytes], name: str, size: int | None, head: bytes = b"", sheet: str | None = None,
+                 header_row: int | None = None, known: Known = None):
         from .xlsx_guard import XLSX_FILE_LIMIT, open_workbook
 
         self.name = name
+        self.above, self.notes = [], []
         if head or not fh.seekable():
             fh = spool(fh, head, XLSX_FILE_LIMIT, name)
         self._fh = fh
         self._wb, self._zip = open_workbook(fh, name)
         try:
-            self._start()
+            self._start(sheet, header_row, known)
         except BaseException:
             self._wb.close()
             raise
 
-    def _start(self) -> None:
-        if not self._wb.worksheets:
+    def _sheet(self, sheet: str | None) -> Any:
+        sheets = self._wb.worksheets
+        if not sheets:
             raise InputError(_("{name}: the workbook has no worksheet", name=self.name))
-        ws = self._wb.worksheets[0]
+        names = _(", ").join(f'"{ws.title}"' for ws in sheets)
+        if sheet is None:
+            if len(sheets) > 1:
+                self.notes.append(_('note: {name} has {count} sheets ({sheets}); reading the first, "{sheet}" '
+                                    "(choose another with --sheet NAME or --sheet N)", name=self.name,
+                                    count=len(sheets), sheets=names, sheet=sheets[0].title))
+            return sheets[0]
+        if sheet.strip().isdigit():
+            n = int(sheet)
+            if 1 <= n <= len(sheets):
+                return sheets[n - 1]
+            raise InputError(_("--sheet {n}: {name} has {count} sheets: {sheets}", n=n, name=self.name,
+                               count=len(sheets), sheets=names))
+        for ws in sheets:
+            if ws.title == sheet or ws.title.strip().casefold() == sheet.strip().casefold():
+                return ws
+        raise InputError(_('--sheet "{sheet}": {name} has no such sheet; its sheets are {sheets}', sheet=sheet,
+                           name=self.name, sheets=names))
+
+    def _start(self, sheet: str | None, header_row: int | None, known: Known) -> None:
+        ws = self._sheet(sheet)
         self._zip.check_sheet(ws)
         ws.reset_dimensions()  # read what the sheet holds, not what its header claims
         self.detail = _('sheet "{sheet}"', sheet=ws.title)
         self._rows = self._zip.rows(ws)
         self._row = 0
-        header = None
+        seen: list[tuple[int, list[Any], str | None]] = []  # the first non-empty rows, to find the header in
         for values, problem in self._rows:
             self._row += 1
-            if any(v is not None and str(v).strip() for v in values):
-                if problem:
-                    raise InputError(_("{name}: the header row (row {row}) cannot be read: {problem}",
-                                       name=self.name, row=self._row, problem=problem))
-                header = list(values)
+            if not any(v is not None and str(v).strip() for v in values):
+                continue
+            if header_row is not None and self._row < header_row and not problem:
+                self.above.append((self._row, " ".join(str(v).strip() for v in values if v is not None)))
+                continue
+            seen.append((self._row, list(values), problem))
+            if problem or header_row is not None or len(seen) >= HEADER_SCAN:
                 break
-        if header is None:
+        if not seen:
             raise InputError(_("{name}: the first sheet is empty; a prospect list starts with a header row",
-                               name=self.name))
+                               name=self.name) if header_row is None else
+                             _("{name}: there is no row {row} or below it to be the header", name=self.name,
+                               row=header_row))
+        good = [r for r in seen if r[2] is None]
+        if seen[0][2] or not good:
+            raise InputError(_("{name}: the header row (row {row}) cannot be read: {problem}",
+                               name=self.name, row=seen[0][0], problem=seen[0][2]))
+        at = 0 if header_row is not None else (pick_header([r[1] for r in good], known) or 0)
+        self.above += [(r[0], " ".join(str(v).strip() for v in r[1] if v is not None)) for r in good[:at]]
+        self._buffered = seen[seen.index(good[at]) + 1:]
+        header = good[at][1]
         while header and (header[-1] is None or not str(header[-1]).strip()):
             header.pop()
-        self.header_row = self._row
+        self.header_row = good[at][0]
         self.columns = ["" if v is None else str(v).strip() for v in header]
+
+    def _all_rows(self) -> Iterator[tuple[int, list[Any], str | None]]:
+        yield from self._buffered
+        for values, problem in self._rows:
+            self._row += 1
+            yield self._row, list(values), problem
 
     def __iter__(self) -> Iterator[Record]:
         width = len(self.columns)
-        for values, problem in self._rows:
-            self._row += 1
-            vals = list(values)
+        for row, vals, problem in self._all_rows():
             if problem:
-                yield Record(self._row, vals, "xlsx", problem)
+                yield Record(row, vals, "xlsx", problem)
                 continue
             if not any(v is not None and (not isinstance(v, str) or v.strip()) for v in vals):
                 continue  # formatted but empty rows at the end of a sheet
             if len(vals) > width:
                 extra = vals[width:]
                 if any(v is not None and (not isinstance(v, str) or v.strip()) for v in extra):
-                    yield Record(self._row, vals, "columns",
+                    yield Record(row, vals, "columns",
                                  _("the row has cells beyond the header's {width} columns", width=width))
                     continue
                 vals = vals[:width]
             elif len(vals) < width:
                 vals += [None] * (width - len(vals))
-            yield Record(self._row, vals)
+            yield Record(row, vals)
 
     def progress(self) -> float | None:
         return self._zip.fraction()
@@ -417,93 +493,12 @@ class XlsxReader(TableReader):
             self._fh.close()
 
 
-class JsonlReader(TableReader):
-    format = "jsonl"
-    encoding = "utf-8"
+def __getattr__(name: str) -> Any:
+    if name == "JsonlReader":  # in its own module; importable from here as before
+        from .jsonl_reader import JsonlReader
 
-    def __init__(self, fh: IO[bytes], name: str, size: int | None, head: bytes = b""):
-        self.name = name
-        if head or not fh.seekable():
-            fh = spool(fh, head)
-            size = None
-        self._fh = fh
-        self.size = size or os.fstat(fh.fileno()).st_size
-        # One pass for the union of keys (the columns of a CSV/XLSX output), then the real one.
-        keys: dict[str, None] = {}
-        for line, kind in ByteLines(fh, PIECE_BYTES, LF):
-            obj = _json_object(line) if kind == WHOLE else None
-            if isinstance(obj, dict):
-                keys.update(dict.fromkeys(obj))
-                if len(keys) > MAX_COLUMNS:
-                    raise InputError(_("{name}: the records have more than {limit} different keys, the limit "
-                                       "for columns", name=name, limit=format(MAX_COLUMNS, ",")))
-        fh.seek(0)
-        self.columns = list(keys)
-        self.header_row = 0
-        self._pos = 0
-
-    def __iter__(self) -> Iterator[Record]:
-        n = 0
-        for line, kind in ByteLines(self._fh, PIECE_BYTES, LF):
-            self._pos += len(line)
-            if kind != PIECE:
-                n += 1
-            if kind != WHOLE:
-                yield Record(n, [], "json", _("line {line} is longer than {limit} bytes; it is kept here in "
-                                              "pieces of {limit} bytes", line=n, limit=format(PIECE_BYTES, ",")),
-                             raw=line.decode("utf-8", "surrogateescape"))
-                continue
-            if not line.strip():
-                continue
-            text = line.decode("utf-8", errors="surrogateescape").rstrip("\r\n")
-            if n == 1:
-                text = text.lstrip("\ufeff")
-            if SURROGATE.search(text):
-                yield Record(n, [], "encoding", _("line {line} is not UTF-8 text", line=n), raw=text)
-                continue
-            if len(text) > ROW_LIMIT:
-                yield Record(n, [], "json", _("line {line} has {n} characters; the limit for a line is {limit}",
-                                              line=n, n=format(len(text), ","), limit=format(ROW_LIMIT, ",")), raw=text)
-                continue
-            if _too_deep(line):
-                yield Record(n, [], "json", _("line {line} nests [ ] and {{ }} more than {limit} deep, the limit",
-                                              line=n, limit=JSONL_DEPTH_LIMIT), raw=text)
-                continue
-            try:
-                obj = json.loads(text)
-            except (ValueError, RecursionError) as e:
-                yield Record(n, [], "json", _json_problem(n, e), raw=text)
-                continue
-            if not isinstance(obj, dict):
-                yield Record(n, [], "json", _("line {line} is JSON but not an object {{...}}", line=n), raw=text)
-                continue
-            values = [obj.get(c, ABSENT) for c in self.columns]
-            if len(text) > CELL_LIMIT:
-                big = next((c for c, v in zip(self.columns, values, strict=True)
-                            if v is not ABSENT and len(cell_text(v)) > CELL_LIMIT), None)
-                if big is not None:
-                    yield Record(n, [], "json", _('line {line}: the value of "{key}" is longer than {limit} characters, '
-                                                  "the limit for a cell", line=n, key=big, limit=format(CELL_LIMIT, ",")),
-                                 raw=text)
-                    continue
-            yield Record(n, values)
-
-    def progress(self) -> float | None:
-        return min(1.0, self._pos / self.size) if self.size else None
-
-    def close(self) -> None:
-        if self._fh is not sys.stdin.buffer:
-            self._fh.close()
-
-
-def _json_problem(n: int, e: Exception) -> str:
-    """Why a line is not JSON, by position (the parser's own words are English)."""
-    if isinstance(e, RecursionError):
-        return _("line {line} nests [ ] and {{ }} too deeply", line=n)
-    col = getattr(e, "colno", None)
-    if col is None:
-        return _("line {line} is not JSON", line=n)
-    return _("line {line} is not JSON: the error is at character {col}", line=n, col=col)
+        return JsonlReader
+    raise AttributeError(name)
 
 
 def _csv_problem(e: csv.Error) -> str:
@@ -516,37 +511,10 @@ def _csv_problem(e: csv.Error) -> str:
     return _("a quote is not closed, or stands where it cannot")
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
-
-
-def _too_deep(line: bytes) -> bool:
-    """Whether a JSON line nests deeper than JSONL_DEPTH_LIMIT (json would recurse on it, and so would
-    anything that turns a nested value into text)."""
-    if line.count(b"[") + line.count(b"{") <= JSONL_DEPTH_LIMIT:
-        return False
-    depth = 0
-    for m in _BRACKET.finditer(_JSON_STRING.sub(b"", line)):
-        if m.group() in (b"[", b"{"):
-            depth += 1
-            if depth > JSONL_DEPTH_LIMIT:
-                return True
-        else:
-            depth -= 1
-    return False
-
-
-def _json_object(line: bytes) -> Any:
-    if _too_deep(line):
-        return None
-    try:
-        return json.loads(line.decode("utf-8-sig"))
-    except (ValueError, RecursionError):
-        return None
-
-
-def open_table(path: str, fmt: str | None, encoding: str | None = None) -> TableReader:
-    """Open a prospect list for streaming; `path` may be '-' for stdin."""
+def open_table(path: str, fmt: str | None, encoding: str | None = None, *, sheet: str | None = None,
+               header_row: int | None = None, known: Known = None) -> TableReader:
+    """Open a prospect list for streaming; `path` may be '-' for stdin. The header row is found by
+    itself (below titles and notes; `known` tells header cells that name facts), or is `header_row`."""
     fh, size = open_binary(path)
     name = "<stdin>" if path == "-" else path
     head = b""
@@ -554,10 +522,20 @@ def open_table(path: str, fmt: str | None, encoding: str | None = None) -> Table
         if fmt is None:
             head = read_head(fh, 4096)
             fmt = sniff_format(head)
+        if sheet is not None and fmt != "xlsx":
+            raise InputError(_("--sheet is for XLSX workbooks; {name} is {format}", name=name, format=fmt.upper()))
         if fmt == "csv":
-            return CsvReader(fh, name, size, encoding, head)
+            return CsvReader(fh, name, size, encoding, head, header_row=header_row, known=known)
         if fmt == "xlsx":
-            return XlsxReader(fh, name, size, head)
+            return XlsxReader(fh, name, size, head, sheet=sheet, header_row=header_row, known=known)
+        if fmt == "parquet":  # pyarrow, imported only for a Parquet file
+            from .parquet import ParquetReader
+
+            return ParquetReader(fh, name, size, head)
+        if header_row is not None:
+            raise InputError(_("--header-row is for CSV and XLSX; a JSONL file has no header row"))
+        from .jsonl_reader import JsonlReader
+
         return JsonlReader(fh, name, size, head)
     except BaseException:
         if fh is not sys.stdin.buffer:

@@ -22,9 +22,9 @@ from .cells import (
     open_binary,
     sniff_format,
 )
+from .jsonl_reader import JsonlReader
 from .readers import (
     CsvReader,
-    JsonlReader,
     Record,
     TableReader,
     XlsxReader,

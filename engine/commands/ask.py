@@ -32,9 +32,24 @@ COMMANDS = {
     "help": {"help", "帮助"},
 }
 COMMANDS_HELP = N_("type a number or the answer (a part of it is enough); ? why this question · "
-                   "how how the conclusions were reached · report the report so far · back previous question · "
+                   "how how the conclusions were reached · why not owl? what would make it owl · report the report so far · "
+                   "back previous question · "
                    "skip don't know · skip topic don't know anything on this topic · quit save, show the report "
                    "and leave")
+
+
+_WHY_NOT = ("why not ", "why isn't it ", "why not a ", "why not an ", "为什么不是", "为啥不是", "为何不是", "怎么不是")
+
+
+def why_not_of(text: str) -> str | None:
+    """The class a line asks about, if it is "why not owl?" / "为什么不是猫头鹰" (else None)."""
+    s = " ".join(unicodedata.normalize("NFKC", text).strip().split())
+    low = s.casefold()
+    for lead in sorted(_WHY_NOT, key=len, reverse=True):
+        if low.startswith(lead) and len(s) > len(lead):
+            rest = s[len(lead):].strip().rstrip("?？!！。. ").strip()
+            return rest or None
+    return None
 
 
 def command_of(text: str) -> str | None:
@@ -284,6 +299,20 @@ class _Interview:
             prev = _("don't know") if question.previous is SKIP else value_label(q.rb, f.id, question.previous, lang)
             say("  (" + _("previous answer: {answer}", answer=prev) + ")")
 
+    def _why_not(self, target: str) -> str:
+        """The answer to "why not owl?" on the answers so far, or what to type instead."""
+        from ..reasoning.whynot import parse_target, why_not
+        from ..report.whynot import render_whynot
+
+        q = self.q
+        try:
+            tid, cls = parse_target(q.rb, target)
+        except InputError as e:
+            return str(e)
+        result = q.result()
+        answer = why_not(q.compiled, result.profile, tid, cls, result=result)
+        return render_whynot(answer, result, "text", self.lang)
+
     def _answer(self, question) -> str | None:
         """Read until the question is dealt with: "answered", "quit", or the fact to ask again (back)."""
         from ..interview.questionnaire import how_text, status_line, why_text
@@ -296,6 +325,10 @@ class _Interview:
             if line is None:
                 line = "quit"
             cmd = command_of(line)
+            target = None if cmd else why_not_of(line)
+            if target is not None:
+                say(self._why_not(target).rstrip("\n"))
+                continue
             if cmd == "why":
                 say(why_text(q, question, lang, debug=self.debug))
                 continue

@@ -32,12 +32,13 @@ from .. import __version__
 from ..errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, InputError
 from ..i18n import N_, _, ngettext
 from ..report.output import OutputError, OutputLock, check_output_path, silence_stdout
+from .batch_explain import Progress
 from .batch_io import Interrupts, Table, load_checkpoint, remove, save_checkpoint, sha256_file
 
 CHECKPOINT_SECONDS = 2.0
 EXPLAIN_SAMPLE = 1000
 EXPLAIN_UNMAPPED = 12  # facts no column gives, named in --explain-map (`zhike facts` lists them all)
-_EXT = {"csv": ".csv", "xlsx": ".xlsx", "jsonl": ".jsonl"}
+_EXT = {"csv": ".csv", "xlsx": ".xlsx", "jsonl": ".jsonl", "parquet": ".parquet"}
 REJECT_COLUMNS = ["_row", "_error_code", "_error"]
 REJECTS_FILE = N_("rejects file")
 
@@ -69,9 +70,11 @@ def _say(msg: str) -> None:
 def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: str | None,
         max_errors: int | None, workers: int, resume: bool, lang: str, columns: str | None,
         input_format: str | None, output_format: str | None, encoding: str | None, explain_map: bool,
-        rulebase: Path) -> int:
-    from ..batch.classify import Settings, result_columns, select_columns
-    from ..batch.mapping import MapSpec, build_plan, load_map
+        rulebase: Path, header_row: int | None = None, sheet: str | None = None, on_bad_value: str = "blank",
+        ids: bool = False, init_map: str | None = None, summary: str | None = None, dask: str | None = None) -> int:
+    from ..batch.classify import Settings, select_columns
+    from ..batch.mapping import MapSpec, build_plan, header_known, load_map
+    from ..batch.results import every_header, layout
     from ..batch.tabular import format_for, open_table
     from ..rules.loader import load_rulebase
 
@@ -79,39 +82,88 @@ def run(*, input_path: str, output: str | None, mapping: Path | None, rejects: s
     out_name = None if output in (None, "-") else output
     inputs = [] if input_path == "-" else [input_path]
     out_path = None
-    if out_name is not None and not explain_map:
+    if init_map is not None and explain_map:
+        raise InputError(_("--init-map and --explain-map: choose one"))
+    if out_name is not None and not (explain_map or init_map):
         # before anything is opened: a device, a FIFO or a symlink out of the directory is never written
         out_path = check_output_path(out_name, inputs)
+    summary_path, summary_fmt = _summary_target(summary, inputs) if summary and not (explain_map or init_map) \
+        else (None, None)
     if resume and out_name is None:
         raise InputError(_("--resume needs an output file (-o FILE): a run to stdout cannot be continued"))
     if resume and input_path == "-":
         raise InputError(_("--resume needs an input file: stdin cannot be read again, so a run from stdin cannot be "
                            "continued; run it again without --resume"))
+    if dask is not None and workers > 1:
+        raise InputError(_("--dask and --workers: choose one (with --dask, the Dask workers do the work)"))
+    init_path = None
+    if init_map is not None:
+        init_path = check_output_path(init_map, inputs, _("mapping file"))
+        if init_path.exists():
+            raise InputError(_("{path}: already exists; --init-map never writes over a mapping file (you may have "
+                               "edited it): remove it or choose another name", path=init_map))
     rb = load_rulebase(rulebase)
     spec = load_map(mapping, rb) if mapping is not None else MapSpec([])
-    wanted = select_columns(rb, columns)
-    reader = open_table(input_path, in_fmt, encoding)
+    logical = select_columns(rb, columns, warnings=on_bad_value == "blank")
+    out_fmt = format_for(out_name, output_format, "output") or ("csv" if in_fmt in ("xlsx", "parquet", None)
+                                                                else in_fmt)
+    labels = out_fmt not in ("jsonl", "parquet")  # JSONL and Parquet are for machines: ids only
+    want_ids = ids or not labels
+    reader = open_table(input_path, in_fmt, encoding, sheet=sheet, header_row=header_row, known=header_known(rb))
     try:
-        plan = build_plan(reader.columns, rb, spec, frozenset(result_columns(rb)))
-        if explain_map:
-            _explain(reader, plan, rb, wanted, lang, input_path, spec)
+        if not format_for(out_name, output_format, "output"):
+            out_fmt = "csv" if reader.format in ("xlsx", "parquet") else reader.format
+            labels, want_ids = out_fmt not in ("jsonl", "parquet"), ids or out_fmt in ("jsonl", "parquet")
+        reserved = every_header(rb)
+        plan = build_plan(reader.columns, rb, spec, reserved)
+        if init_path is not None:
+            from ..batch.initmap import init_map_text
+            from ..report.output import atomic_write_text
+
+            atomic_write_text(init_path, init_map_text(reader, plan, rb, input_path))
+            _say(_("wrote {path}: edit it, then run zhike batch {input} --map {path}", path=init_map,
+                   input=input_path))
             return EXIT_OK
+        if explain_map:
+            from .batch_explain import explain
+
+            headers = [c.header for c in layout(rb, logical, lang, labels, want_ids)]
+            return EXIT_FAILED if explain(reader, plan, rb, headers, lang, spec, on_bad_value) else EXIT_OK
         if not plan.mapped:
             raise InputError(ngettext("{name}: its one column names no fact, so every row would be undecided; see "
                                       "`zhike batch --explain-map` and use --map",
                                       "{name}: none of the {count} columns names a fact, so every row would be "
                                       "undecided; see `zhike batch --explain-map` and use --map",
                                       len(reader.columns), name=reader.name, count=format(len(reader.columns), ",")))
-        out_fmt = format_for(out_name, output_format, "output") or (
-            "csv" if reader.format == "xlsx" else reader.format)
-        settings = Settings(rb, spec, wanted, lang, _cache_size(), frozenset(result_columns(rb)))
+        settings = Settings(rb, spec, logical, lang, _cache_size(), reserved, labels=labels,
+                            ids=want_ids or summary_path is not None, on_bad_value=on_bad_value)
         job = _Job(reader, plan, settings, input_path, out_name, out_path, out_fmt, rejects, max_errors, workers,
                    resume, spec.sha256)
+        job.set_view(want_ids, summary_path, summary_fmt, {"header_row": header_row, "sheet": sheet,
+                                                           "on_bad_value": on_bad_value, "ids": want_ids})
         job.notes[:0] = [_('note: the mapping names column "{column}", which {name} does not have', column=col,
                            name=reader.name) for col in plan.missing_columns]
+        from .batch_explain import above_header
+
+        job.notes[:0] = reader.notes + above_header(reader)
+        if dask is not None:  # the rows are classified on a Dask cluster; reading and writing stay here
+            from ..batch.dask_run import check_workers, open_client
+
+            with open_client(dask) as client:
+                check_workers(client, rb)  # a worker with another rulebase: refused before anything is written
+                job.client = client
+                return job.run()
         return job.run()
     finally:
         reader.close()
+
+
+def _summary_target(summary: str, inputs: list[str]) -> tuple[Path, str]:
+    ext = Path(summary).suffix.lower()
+    fmt = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}.get(ext)
+    if fmt is None:
+        raise InputError(_("--summary {path}: name it .html or .md", path=summary))
+    return check_output_path(summary, inputs, _("summary")), fmt
 
 
 def _same(a: Path | str, b: Path | str) -> bool:
@@ -119,6 +171,73 @@ def _same(a: Path | str, b: Path | str) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return os.path.realpath(a) == os.path.realpath(b)
+
+
+class _View:
+    """What a run shows: which result columns are written, and the summary page it builds on the way."""
+
+    def __init__(self, job: _Job, kept: list[str]):
+        self.job, self.kept = job, kept
+        self.layout = job.settings.layout()
+        self.keep: list[int] | None = None  # the result cells written (None: all); the others feed the summary
+        self.summary_path: Path | None = None
+        self.summary_fmt = ""
+        self.builder: Any = None
+        self.key: dict[str, Any] = {}  # the run's view settings, for the checkpoint
+        self.at: dict[str, int] = {}
+
+    def columns(self, keep: list[int] | None) -> list[str]:
+        """The output's columns: the input's, then the result columns (prefixed when the input has them)."""
+        names = [c.header for i, c in enumerate(self.layout) if keep is None or i in keep]
+        prefix = ""
+        while any(prefix + c in self.job.reader.columns for c in names):
+            prefix += "zhike_"  # an earlier run's output as input: keep both, never overwrite a column
+        note = _('note: the input already has result columns; the new ones are prefixed "{prefix}"', prefix=prefix)
+        if prefix and note not in self.job.notes:
+            self.job.notes.append(note)
+        return self.kept + [prefix + c for c in names]
+
+    def configure(self, ids: bool, summary_path: Path | None, summary_fmt: str | None, key: dict[str, Any]) -> None:
+        from ..batch.summary import SummaryBuilder
+
+        keep = [i for i, c in enumerate(self.layout) if c.form == "label" or ids]
+        self.keep = None if len(keep) == len(self.layout) else keep
+        self.key = key
+        if summary_path is not None:
+            self.summary_path, self.summary_fmt = summary_path, summary_fmt or "html"
+            self.builder = SummaryBuilder(self.job.settings.rulebase, self.job.settings.lang, self.job.plan)
+        # the summary reads the id form; the text columns (next best action ...) are written once, as labels
+        self.at = {c.key: i for i, c in enumerate(self.layout) if c.form == "label"}
+        self.at.update({c.key: i for i, c in enumerate(self.layout) if c.form == "id"})
+
+    def cells(self, cells: list[Any]) -> list[Any]:
+        """The result cells written."""
+        return cells if self.keep is None else [cells[i] for i in self.keep]
+
+    def summarise(self, rec: Any, cells: list[Any]) -> None:
+        if self.builder is None:
+            return
+        values = list(rec.values)
+        results = {k: cells[i] for k, i in self.at.items()}
+        problems = self.job.plan.read(values)[1] if self.job.settings.on_bad_value == "blank" else ()
+        self.builder.add(rec.row, values, results, problems)
+
+    def reject(self, code: str) -> None:
+        if self.builder is not None:
+            self.builder.reject(code)
+
+    def write_summary(self, resumed: bool) -> None:
+        from ..batch.summary import render_summary
+        from ..report.output import atomic_write_text
+
+        if self.builder is None:
+            return
+        job = self.job
+        s = self.builder.build(name=Path(job.reader.name).name, rows_in=job.rows_in,
+                               above_header=len(job.reader.above), partial=resumed)
+        if resumed:  # the rows before the interruption: counted as rows, not in the class counts
+            s.rows_in, s.classified, s.rejected = job.rows_in, job.rows_out, job.rejected
+        atomic_write_text(self.summary_path, render_summary(s, self.summary_fmt, job.settings.lang))
 
 
 class _Job:
@@ -136,14 +255,8 @@ class _Job:
         # A rejects file run again: its _row/_error_code/_error are replaced, never piled up.
         self.drop = {i for i, c in enumerate(cols) if c in REJECT_COLUMNS}
         kept = [c for i, c in enumerate(cols) if i not in self.drop]
-        result_names = list(settings.columns)
-        prefix = ""
-        while any(prefix + c in cols for c in result_names):
-            prefix += "zhike_"  # an earlier run's output as input: keep both, never overwrite a column
-        if prefix:
-            self.notes.append(_('note: the input already has result columns; the new ones are prefixed "{prefix}"',
-                                prefix=prefix))
-        self.out_columns = kept + [prefix + c for c in result_names]
+        self.view = _View(self, kept)
+        self.out_columns = self.view.columns(None)
         self.output = Table(out_fmt, out_path, self.out_columns, bom=out_path is not None,
                              jsonl_columns=self.out_columns)
         self.rejects_explicit = rejects is not None
@@ -151,7 +264,7 @@ class _Job:
             raise InputError(_("--rejects -: stdout already carries the output; give the rejects a file name"))
         rej_path: Path | None = None
         if rejects is None:
-            rej_path = self._default_rejects(reader.format, inputs)
+            rej_path = _default_rejects(self, reader.format, inputs)
         elif rejects != "-":
             try:
                 named = format_for(rejects, None, "rejects")
@@ -185,22 +298,12 @@ class _Job:
         self.stopped = False
         self.sig = Interrupts()
         self.spec_sha = map_sha
+        self.client: Any = None  # a Dask client (--dask): chunks of rows are classified on its workers
 
-    def _default_rejects(self, fmt: str, inputs: list[str]) -> Path:
-        ext = _EXT[fmt]
-        if self.out_path is not None:
-            base = Path(self.out_name or self.out_path)
-        elif self.input_path != "-":
-            base = Path(self.input_path)
-        else:
-            return check_output_path("zhike-rejects" + ext, (), _(REJECTS_FILE))
-        path = base.with_name(base.stem + ".rejects" + ext)
-        if any(os.path.exists(path) and _same(src, path) for src in inputs):
-            # `zhike batch X.rejects.csv -o X.csv`, a rejects file run again: never write over the input
-            alt = base.with_name(base.stem + ".rejects-2" + ext)
-            self.notes.append(_("note: the rejects go to {path}, because {input} is the input", path=alt, input=path))
-            path = alt
-        return check_output_path(path, inputs, _(REJECTS_FILE))
+    def set_view(self, ids: bool, summary_path: Path | None, summary_fmt: str | None, key: dict[str, Any]) -> None:
+        """Which result columns are written (the id columns only with `ids`), and the summary page to build."""
+        self.view.configure(ids, summary_path, summary_fmt, key)
+        self.out_columns = self.output.header = self.output.jsonl_columns = self.view.columns(self.view.keep)
 
     # -- checkpoints --
 
@@ -239,6 +342,7 @@ class _Job:
     # -- rows --
 
     def _reject(self, rec, code: str, message: str) -> None:
+        self.view.reject(code)
         if self.rejects.writer is None:
             self.rejects.open()
         width = len(self.reader.columns)
@@ -283,7 +387,7 @@ class _Job:
                     "rulebase_sha256": self.settings.rulebase.sha256, "map_sha256": self.spec_sha,
                     "lang": self.settings.lang, "columns": self.settings.columns,
                     "output_format": self.output.fmt, "input_format": self.reader.format,
-                    "encoding": self.reader.encoding,
+                    "encoding": self.reader.encoding, **self.view.key,
                     "rejects": os.path.abspath(self.rejects.final) if self.rejects.final else None,
                 }
             return self._run()
@@ -299,7 +403,7 @@ class _Job:
                    "it instead", path=self.checkpoint))
             self.checkpoint.unlink()
         skip = 0
-        progress = _Progress(self.reader) if sys.stderr.isatty() else None
+        progress = Progress(self.reader) if sys.stderr.isatty() else None
         stats = Stats()
         rows = None
         try:
@@ -322,7 +426,12 @@ class _Job:
             every = _checkpoint_rows()
             last_ckpt = time.monotonic()
             since = 0
-            rows = classify_values(self._records(skip), self.settings, self.workers, stats=stats)
+            if self.client is not None:
+                from ..batch.dask_run import classify_values_dask
+
+                rows = classify_values_dask(self._records(skip), self.settings, self.client, stats=stats)
+            else:
+                rows = classify_values(self._records(skip), self.settings, self.workers, stats=stats)
             for rec, outcome in self._held(rows):
                 self.sig.hold()  # a row is written and counted whole, or not at all
                 if rec.error_code:
@@ -333,8 +442,9 @@ class _Job:
                     values = list(rec.values)
                     if self.drop:
                         values = [v for i, v in enumerate(values) if i not in self.drop]
-                    self.output.write(values + outcome[0])
+                    self.output.write(values + self.view.cells(outcome[0]))
                     self.rows_out += 1
+                    self.view.summarise(rec, outcome[0])
                 self.rows_in += 1  # counted once written: a checkpoint never counts a row it lacks
                 self.last_row = rec.row
                 self.sig.release()
@@ -374,6 +484,7 @@ class _Job:
                 self.checkpoint.unlink()
             except OSError:
                 pass
+        self.view.write_summary(state is not None)
         _summary(self, stats)
         return EXIT_FAILED if self.rejected or self.stopped else EXIT_OK
 
@@ -418,6 +529,24 @@ class _Job:
         return e
 
 
+def _default_rejects(self: _Job, fmt: str, inputs: list[str]) -> Path:
+    """The rejects file beside the output (or the input), never the input itself."""
+    ext = _EXT[fmt]
+    if self.out_path is not None:
+        base = Path(self.out_name or self.out_path)
+    elif self.input_path != "-":
+        base = Path(self.input_path)
+    else:
+        return check_output_path("zhike-rejects" + ext, (), _(REJECTS_FILE))
+    path = base.with_name(base.stem + ".rejects" + ext)
+    if any(os.path.exists(path) and _same(src, path) for src in inputs):
+        # `zhike batch X.rejects.csv -o X.csv`, a rejects file run again: never write over the input
+        alt = base.with_name(base.stem + ".rejects-2" + ext)
+        self.notes.append(_("note: the rejects go to {path}, because {input} is the input", path=alt, input=path))
+        path = alt
+    return check_output_path(path, inputs, _(REJECTS_FILE))
+
+
 def _summary(job: _Job, stats: Any) -> None:
     """The end of a run on stderr: the counts, a column that was not used, where --max-errors stopped."""
     _say(summary_line(job.rows_in, job.rows_out, job.rejected, job.out_name,
@@ -447,132 +576,3 @@ def summary_line(rows_in: int, rows_out: int, rejected: int, output: str | None,
     if rejects is not False:
         line += _("; rejects: {path}", path=rejects or _("stdout"))
     return line
-class _Progress:
-    """One line on stderr, redrawn at most five times a second (only on a terminal)."""
-
-    def __init__(self, reader):
-        self.reader = reader
-        self.t0 = self.last = time.monotonic()
-
-    def update(self, rows: int, rejected: int) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2:
-            return
-        self.last = now
-        frac = self.reader.progress()
-        pct = f"{frac:6.1%}  " if frac is not None else ""
-        rate = rows / max(now - self.t0, 1e-6)
-        bar = ""
-        if frac is not None:
-            n = int(frac * 24)
-            bar = "[" + "#" * n + "." * (24 - n) + "] "
-        sys.stderr.write("\r" + bar + pct + _("{rows} rows  {rate}/s  {rejected} rejected ", rows=format(rows, ","),
-                                               rate=format(rate, ",.0f"), rejected=format(rejected, ",")))
-        sys.stderr.flush()
-
-    def clear(self) -> None:
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
-
-
-# --- --explain-map --------------------------------------------------------------------------
-
-# what each reject code (the `_error_code` column) means, for the dry run's summary
-REJECT_KINDS = {"bad-value": N_("an answer that does not fit its fact"), "csv": N_("a CSV row that cannot be read"),
-                "encoding": N_("text in an unexpected encoding"), "columns": N_("the wrong number of cells"),
-                "json": N_("a line that is not a JSON object"), "xlsx": N_("a damaged cell")}
-
-
-def _explain(reader, plan, rb, wanted: list[str], lang: str, input_path: str, spec) -> None:
-    from ..batch.mapping import HOW
-    from ..report.textwidth import dwidth, pad
-
-    out: list[str] = []
-    if reader.format == "csv":
-        where = _("CSV, encoding {encoding}, delimiter {delimiter}", encoding=reader.encoding,
-                  delimiter=repr(reader.delimiter))
-    else:
-        where = reader.format.upper()
-    if reader.detail:
-        where = _("{where}, {detail}", where=where, detail=reader.detail)
-    out.append(ngettext("{name}: {where}, {count} column", "{name}: {where}, {count} columns", len(reader.columns),
-                        name=reader.name, where=where, count=format(len(reader.columns), ",")))
-    line = _("rulebase: {name} {version}", name=rb.title.get(lang) or rb.name, version=rb.version)
-    if spec.entries:
-        line += _("; mapping: {name}", name=spec.name)
-    out.append(line)
-    out.append("")
-    blank = _("(blank)")
-    head = (_("column"), _("fact it gives"), _("matched by"))
-    width = min(36, max([dwidth(c or blank) for c in reader.columns] + [dwidth(head[0]), 6]))
-    fwidth = max([dwidth(p.fact.label.get(lang)) for p in plan.mapped] + [dwidth(head[1]), 4])
-    out.append(f"{pad(head[0], width)}    {pad(head[1], fwidth)}  {head[2]}")
-    for p in plan.plans:
-        name = p.name or blank
-        if p.fact is None:
-            out.append(f"{pad(name, width)}    {pad('-', fwidth)}  " + _("ignored: {why}", why=p.note))
-            continue
-        how = _(HOW.get(p.how, p.how)) + (f": {p.note}" if p.note else "")
-        if p.translation is not None:
-            tr = p.translation
-            shown = [f"{k}→{_value_shown(p.fact, v, lang)}" for k, v in list(tr.values.items())[:4]]
-            shown += [r.text(_value_shown(p.fact, r.value, lang)) for r in tr.ranges[:4]]
-            more = len(tr.values) + len(tr.ranges) - len(shown)
-            if shown:
-                how += _("; values {values}", values=", ".join(shown))
-                if more > 0:
-                    how += f" (+{more})"
-        out.append(f"{pad(name, width)}  → {pad(p.fact.label.get(lang), fwidth)}  {how}")
-    facts = {p.fact.id for p in plan.mapped}
-    out.append("")
-    out.append(ngettext("{mapped} of {count} column gives {facts}; {ignored} ignored (kept unchanged in the output)",
-                        "{mapped} of {count} columns give {facts}; {ignored} ignored (kept unchanged in the output)",
-                        len(plan.columns), mapped=len(plan.mapped), count=len(plan.columns), ignored=len(plan.ignored),
-                        facts=ngettext("{n} fact", "{n} facts", len(facts))))
-    unmapped = [f.label.get(lang) for fid, f in rb.facts.items() if fid not in facts]
-    if unmapped:
-        shown = _(", ").join(unmapped[:EXPLAIN_UNMAPPED])
-        if len(unmapped) > EXPLAIN_UNMAPPED:
-            rest = len(unmapped) - EXPLAIN_UNMAPPED
-            shown = ngettext("{shown} and {n} more fact", "{shown} and {n} more facts", rest, shown=shown)
-        out.append(_("facts no column gives: {facts}", facts=shown))
-    for col in plan.missing_columns:
-        out.append(_('the mapping names column "{column}", which the input does not have', column=col))
-    out.append(_("result columns: {columns}", columns=", ".join(wanted)))
-    out += _dry_run(reader, plan)
-    sys.stdout.write("\n".join(out) + "\n")
-    sys.stdout.flush()
-
-
-def _value_shown(fact, value, lang: str) -> str:
-    """A value of a value table as the user knows it: its label; unknown for None."""
-    if value is None:
-        return _("unknown")
-    if isinstance(value, list):
-        return "+".join(fact.label_of(v, lang) for v in value)
-    return fact.label_of(value, lang)
-
-
-def _dry_run(reader, plan) -> list[str]:
-    """What the first rows would give: how many would be rejected, and why, before a long run."""
-    codes: dict[str, int] = {}
-    examples: dict[str, str] = {}
-    n = 0
-    for rec in islice(iter(reader), EXPLAIN_SAMPLE):
-        n += 1
-        if rec.error_code:
-            codes[rec.error_code] = codes.get(rec.error_code, 0) + 1
-            examples.setdefault(rec.error_code, _("row {row}: {problem}", row=rec.row, problem=rec.error))
-            continue
-        _profile, problems = plan.profile(list(rec.values))
-        if problems:
-            codes["bad-value"] = codes.get("bad-value", 0) + 1
-            examples.setdefault("bad-value", _("row {row}: {problem}", row=rec.row, problem=problems[0]))
-    bad = sum(codes.values())
-    out = ["", ngettext("checked the first {count} row: {bad} would be rejected",
-                        "checked the first {count} rows: {bad} would be rejected", n, count=format(n, ","),
-                        bad=format(bad, ","))]
-    for code, count in sorted(codes.items()):
-        out.append("  " + _("{code} ({kind}): {count}, e.g. {example}", code=code,
-                            kind=_(REJECT_KINDS.get(code, code)), count=format(count, ","), example=examples[code]))
-    return out

@@ -32,7 +32,8 @@ CHECKPOINT_SETTINGS = {
     "zhike": N_("zhike version"), "input": N_("input file"), "input_sha256": N_("input content"),
     "rulebase_sha256": N_("rulebase"), "map_sha256": N_("mapping file"), "lang": N_("language"),
     "columns": N_("result columns"), "output_format": N_("output format"), "input_format": N_("input format"),
-    "encoding": N_("encoding"), "rejects": N_("rejects file"),
+    "encoding": N_("encoding"), "rejects": N_("rejects file"), "header_row": N_("header row"),
+    "sheet": N_("sheet"), "on_bad_value": N_("handling of unreadable cells"), "ids": N_("id columns"),
 }
 _COUNTS = ("rows_done", "rows_out", "rejected", "last_row", "output_bytes", "rejects_bytes")
 
@@ -134,7 +135,7 @@ class Table:
     @property
     def part(self) -> Path:
         assert self.final is not None
-        return Path(str(self.final) + (".part.jsonl" if self.fmt == "xlsx" else ".part"))
+        return Path(str(self.final) + (".part.jsonl" if self.fmt in ("xlsx", "parquet") else ".part"))
 
     def _fail(self, e: OSError, where: Path | None = None) -> OutputError:
         return write_failure(where or (self.part if self.final is not None else None), e)
@@ -191,6 +192,10 @@ class Table:
                                         delimiter=self.delimiter)
             elif self.fmt == "jsonl":
                 self.writer = JsonlWriter(self.fh, self.jsonl_columns or self.header)
+            elif self.final is None and self.fmt == "parquet":
+                from ..batch.parquet import ParquetStreamWriter
+
+                self.writer = ParquetStreamWriter(self.fh, header)
             elif self.final is None:
                 self.writer = XlsxWriter(self.fh, header)
             else:
@@ -241,10 +246,15 @@ class Table:
                 return
             assert self.fh is not None
             self.fh.close()
-            if self.fmt == "xlsx":
+            if self.fmt in ("xlsx", "parquet"):  # a zip or a Parquet file: built from the spool at the end
                 self._xlsx_tmp = self.final.with_name(f".{self.final.name}.zhike-tmp")
                 remove(self._xlsx_tmp)
-                spool_to_xlsx(self.part, str(self._xlsx_tmp))
+                if self.fmt == "parquet":
+                    from ..batch.parquet import spool_to_parquet
+
+                    spool_to_parquet(self.part, str(self._xlsx_tmp))
+                else:
+                    spool_to_xlsx(self.part, str(self._xlsx_tmp))
         except BrokenPipeError:
             raise
         except OSError as e:

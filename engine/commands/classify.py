@@ -11,12 +11,14 @@ from ..report.output import check_output_path, write_text
 
 
 def run(profile: str, fmt: str, lang: str | None, rulebase: Path, template: Path | None, output: str | None, *,
-        detail: bool = False, debug: bool = False) -> int:
+        detail: bool = False, debug: bool = False, why_not: str | None = None) -> int:
     """Classify PROFILE and write the report.
 
     PROFILE is a profile file (facts + utterances), a session saved by `zhike
     ask --save`, or `-` for stdin. `detail` adds the full explanation to the
-    text/md/html report; `debug` shows rule, class and fact ids.
+    text/md/html report; `debug` shows rule, class and fact ids. `why_not`
+    (`social_style=owl`, `社交风格=猫头鹰`) answers why the customer is not that
+    class instead, and what would make them so (JSON: the report with `why_not`).
     """
     from ..interview.applicability import not_applying
     from ..reasoning.compiler import compile_rulebase
@@ -28,6 +30,8 @@ def run(profile: str, fmt: str, lang: str | None, rulebase: Path, template: Path
     set_lang(lang)
     if template is not None and fmt == "json":
         raise InputError(_("--template renders text; it cannot be combined with --format json"))
+    if template is not None and why_not is not None:
+        raise InputError(_("--why-not has its own report; it cannot be combined with --template"))
     inputs = [profile, template]
     if output not in (None, "-"):
         check_output_path(output, inputs)  # before any work: never overwrite the profile or template
@@ -37,6 +41,17 @@ def run(profile: str, fmt: str, lang: str | None, rulebase: Path, template: Path
         print(str(warning), file=sys.stderr)
     with compile_rulebase(rb) as compiled:
         result = infer(compiled, prof)
+        if why_not is not None:
+            from ..reasoning.whynot import parse_target
+            from ..reasoning.whynot import why_not as search
+            from ..report.render import to_json
+            from ..report.whynot import render_whynot
+
+            tid, cls = parse_target(rb, why_not)
+            answer = search(compiled, prof, tid, cls, result=result)
+            base = to_json(result, lang) if fmt == "json" else None
+            write_text(render_whynot(answer, result, fmt, lang, base), output, inputs=inputs + list(rb.files))
+            return EXIT_OK
     # questions that do not fit this customer (e.g. about an online inquiry for a customer met in person)
     answers = {**prof.facts, **({RESERVED_UTTERANCES: prof.utterances} if prof.utterances else {})}
     skip = not_applying(rb, answers, set())

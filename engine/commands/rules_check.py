@@ -48,13 +48,17 @@ def comma_list(items: list[str]) -> str:
     return out
 
 
-def run(rulebase: Path, fmt: str, strict: bool) -> int:
+def run(rulebase: Path, fmt: str, strict: bool, seeds: Path | None = None, require_seeds: bool = False) -> int:
     from ..rules.loader import check_rulebase
     from ..trainer.lint import lint, seeds_dir
+    from ..trainer.lint.triage import apply_ignores, root_cause_first, suppressed_json
 
+    seeds = seeds if seeds is not None else seeds_dir()
     rb, loader_problems = check_rulebase(rulebase)
-    findings = lint(rb, loader_problems)
-    problems = sorted(loader_problems + findings, key=Problem.sort_key)
+    findings = lint(rb, loader_problems, seeds, require_seeds)
+    triage = apply_ignores(root_cause_first(loader_problems + findings, Path(rulebase)), Path(rulebase))
+    note = triage.note()
+    problems = triage.shown + ([note] if note else [])
     counts = summary(problems)
     if counts["errors"]:
         code = EXIT_USAGE
@@ -66,10 +70,12 @@ def run(rulebase: Path, fmt: str, strict: bool) -> int:
         doc = {
             "rulebase": str(rulebase),
             "problems": [p.to_json() for p in problems],
-            "summary": {**counts, "exit_code": code,
+            "suppressed": suppressed_json(triage),
+            "knock_on": [p.to_json() for p in triage.knock_on],
+            "summary": {**counts, "exit_code": code, "suppressed": len(triage.suppressed),
                         "typologies": len(rb.typologies) if rb else 0, "rules": len(rb.rules) if rb else 0,
                         "strategies": len(rb.strategies) if rb else 0, "facts": len(rb.facts) if rb else 0,
-                        "seeds": str(seeds_dir())},
+                        "seeds": str(seeds)},
         }
         write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", None)
         return code

@@ -140,14 +140,18 @@ def is_session(data: Any) -> bool:
 def load(path: Path, rb: Rulebase) -> Loaded:
     """Read a saved session; what no longer fits the rulebase is reported in `notes`, never an error."""
     loc = _read(path)
-    data = loc.plain() if loc is not None else None
+    return load_data(loc.plain() if loc is not None else None, rb, str(path))
+
+
+def load_data(data: Any, rb: Rulebase, where: str = "<session>") -> Loaded:
+    """A saved session already parsed (e.g. kept in a database by `zhike serve`), read as `load` reads a file."""
     if not is_session(data):
         raise InputError(_("{path}: not a zhike session file (no `{marker}:`); use --answers for a file of answers",
-                           path=path, marker=MARKER))
+                           path=where, marker=MARKER))
     answers = data.get("answers") or {}
     skipped = data.get("skipped") or []
     if not isinstance(answers, dict) or not isinstance(skipped, list):
-        raise InputError(_("{path}: `answers` must map facts to answers and `skipped` be a list", path=path))
+        raise InputError(_("{path}: `answers` must map facts to answers and `skipped` be a list", path=where))
     out = Loaded(given={})
     saved_rb = data.get("rulebase") or {}
     if isinstance(saved_rb, dict) and saved_rb.get("sha256") not in (None, rb.sha256):

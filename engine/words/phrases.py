@@ -23,10 +23,10 @@ from .clauses import Clause, split_clauses
 from .lexicon import Phrase, Segmenter, find
 from .similarity import ExampleIndex
 
-
 # A clause shorter than this (in characters) is not compared with example sentences: short
 # courtesies share a few characters with any sentence that opens the same way.
 MIN_SIMILAR_CHARS = 5
+RECENT_MATCHES = 256  # results kept per compiled rulebase (a compiled rulebase serves one thread at a time)
 
 
 @dataclass
@@ -104,6 +104,7 @@ class PhraseMatcher:
         # (pattern, text) pairs that ran out of time: the questionnaire re-runs the same utterances
         # many times, and each would cost REGEX_TIMEOUT again
         self._slow: set[tuple[str, str]] = set()
+        self._recent: dict[tuple, tuple[dict[str, Hit], list[PhraseTimeout]]] = {}
 
     def match(self, utterances: list[str], notes: list[str] | None = None) -> dict[str, Hit]:
         """phrase test id -> the hit that satisfies it."""
@@ -111,7 +112,21 @@ class PhraseMatcher:
 
     def match_checked(self, utterances: list[str], notes: list[str] | None = None
                       ) -> tuple[dict[str, Hit], list[PhraseTimeout]]:
-        """Like match, and the patterns that ran out of time (each such test counts as not said)."""
+        """Like match, and the patterns that ran out of time (each such test counts as not said).
+
+        The same words are matched again and again — the questionnaire's look-ahead classifies one
+        profile per candidate answer — so recent results are kept (the caller never changes them)."""
+        key = (tuple(utterances), tuple(notes or ()))
+        kept = self._recent.get(key)
+        if kept is not None:
+            return kept
+        result = self._match(utterances, notes)
+        if len(self._recent) >= RECENT_MATCHES:
+            self._recent.pop(next(iter(self._recent)))
+        self._recent[key] = result
+        return result
+
+    def _match(self, utterances: list[str], notes: list[str] | None) -> tuple[dict[str, Hit], list[PhraseTimeout]]:
         found: dict[str, Hit] = {}
         timeouts: list[PhraseTimeout] = []
         for heard, texts in (("said", utterances), ("noted", notes or [])):

@@ -26,7 +26,8 @@ import pytest
 
 from conftest import MINI, ROOT
 
-MINI_ARGS = ("--rulebase", str(MINI))
+# the machine contract these attacks check: id columns, and a cell that fits nothing rejects its row
+MINI_ARGS = ("--rulebase", str(MINI), "--on-bad-value", "reject", "--ids")
 HEADER = ["id", "pace", "guard", "budget", "Notes", "Email"]
 TIMEOUT = 120  # a hang guard only
 

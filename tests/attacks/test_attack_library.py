@@ -83,7 +83,8 @@ def test_a_400_digit_number_in_a_batch_is_one_rejected_row(tmp_path, fmt, worker
     else:  # a JSON number, as a CRM export would write it: json gives Python a 400-digit int
         src.write_text("".join(json.dumps({**r, "budget": int(r["budget"])}) + "\n" for r in rows), encoding="utf-8")
     out, rej = tmp_path / f"out.{fmt}", tmp_path / f"rej.{fmt}"
-    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), "--workers", workers, "--rulebase", str(MINI))
+    r = zhike("batch", str(src), "-o", str(out), "--rejects", str(rej), "--workers", workers, "--rulebase", str(MINI),
+              "--on-bad-value", "reject", "--ids")
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 1, r.stderr  # some rows rejected
     assert "30 rows in = 29 classified + 1 rejected" in r.stderr

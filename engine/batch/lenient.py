@@ -1,0 +1,195 @@
+"""Cells as people type them, read leniently: labels and parts of labels, synonyms, full-width and
+traditional characters, "约20万" and "30-50" for numbers.
+
+A sheet kept by hand says "Y", "方案演示", "約20萬" or "采购部经理" where the fact wants
+`true`, a catalogue value or a number. `engine.reasoning.profile.coerce_value` stays strict
+(a profile or a --map table says exactly what it means); this module is the batch's second
+try, after the value table and before a cell is given up: every match says how it was made
+(`Match.how`), so --explain-map and --init-map can show it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+from ..i18n import N_
+from ..reasoning.profile import ValueProblem, coerce_value
+from ..rules.model import UNKNOWN_WORDS, FactDef, Text
+from ..rules.yamlpos import Pos
+from ..words.normalise import to_simplified
+
+# How a cell became its value (Match.how), as the explanation says it.
+HOW_VALUE = {
+    "table": N_("usual value"),
+    "exact": N_("the answer's name"),
+    "simplified": N_("the answer's name (full-width or traditional characters)"),
+    "part": N_("part of the answer's name"),
+    "synonym": N_("a usual word for it"),
+    "number": N_("a number"),
+    "range": N_("a range, read as its middle"),
+    "about": N_("an approximate number"),
+    "unknown": N_("says it is not known"),
+}
+
+# Cells that say "not known" in the words sheets use (beyond the catalogue's own UNKNOWN_WORDS).
+UNKNOWN_CELLS = frozenset({"不确定", "待定", "未定", "待确认", "待了解", "不详", "暂无信息", "未知", "不知道", "不清楚",
+                           "?", "？", "/", "--", "—", "tbd", "n/a", "na", "unknown", "unsure", "待跟进"})
+# Yes and no as sheets write them (the catalogue's words are tried first).
+YES_CELLS = frozenset({"y", "yes", "是", "是的", "对", "有", "√", "✓", "✔", "☑", "○", "o", "ok", "确定", "确认",
+                       "肯定", "有的", "true", "t", "1", "是(决策人)", "kp"})
+NO_CELLS = frozenset({"n", "no", "否", "不是", "不", "无", "没有", "没", "×", "✗", "✘", "x", "false", "f", "0", "非",
+                      "暂无", "不是kp", "非kp"})
+
+_HEDGE = re.compile(r"^(?:约|大约|大概|估计|预计|将近|接近|差不多|近|约合|~|≈|about|approx\.?|around|ca\.?)\s*"
+                    r"|\s*(?:左右|上下|以上|以内|以下|多|余|出头|元|块|rmb|cny|¥|￥)$", re.IGNORECASE)
+_RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*(?:-|~|～|—|–|至|到|to)\s*"
+                    r"([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*$", re.IGNORECASE)
+_SCALE = {"万": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000}
+_NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
+                       Pos("<cell>", 1, 1))
+
+
+@dataclass(frozen=True)
+class Match:
+    value: Any  # the catalogue value (None: the cell says "unknown")
+    how: str  # a key of HOW_VALUE
+    shown: str = ""  # what was matched, e.g. the label "方案演示" matched a part of
+
+
+def normal(text: Any) -> str:
+    """A cell's text as compared here: NFKC (full-width → half-width), simplified, case-folded, trimmed."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    return to_simplified(s).casefold()
+
+
+def says_unknown(text: Any) -> bool:
+    s = normal(text)
+    return s in UNKNOWN_CELLS or s in UNKNOWN_WORDS
+
+
+def number_in(text: Any) -> Match | None:
+    """The number a cell means: "约20万" → 200000 (about), "30-50" → 40 (a range's middle), "1.5万" → 15000."""
+    if isinstance(text, bool):
+        return None
+    if isinstance(text, (int, float)):
+        return Match(text, "number")
+    s = normal(text).replace(",", "").replace(" ", "")
+    if not s or len(s) > 40:
+        return None
+    m = _RANGE.match(s)
+    if m:
+        lo_scale = _SCALE.get((m.group(2) or "").lower())
+        hi_scale = _SCALE.get((m.group(4) or "").lower())
+        lo_scale = lo_scale or hi_scale or 1  # "30-50万": both ends in 万
+        hi_scale = hi_scale or lo_scale
+        lo, hi = float(m.group(1)) * lo_scale, float(m.group(3)) * hi_scale
+        if lo > hi:
+            return None
+        mid = (lo + hi) / 2
+        return Match(int(mid) if mid.is_integer() else mid, "range")
+    hedged = s
+    for _i in range(3):  # "约20万元左右": at most a few hedges around one number
+        stripped = _HEDGE.sub("", hedged)
+        if stripped == hedged:
+            break
+        hedged = stripped
+    try:
+        x = coerce_value(_NUMBER_FACT, hedged)
+    except (ValueProblem, TypeError, AttributeError):
+        return None
+    if x is None:
+        return None
+    return Match(x, "about" if hedged != s else "number")
+
+
+def lenient_value(f: FactDef, raw: Any) -> Match | None:
+    """A catalogue value for a cell the strict coercion refused, or None when nothing fits."""
+    if says_unknown(raw):
+        return Match(None, "unknown")
+    s = normal(raw)
+    if f.type == "bool":
+        if s in YES_CELLS:
+            return Match(True, "synonym")
+        if s in NO_CELLS:
+            return Match(False, "synonym")
+        return None
+    if f.type == "number":
+        m = number_in(raw)
+        if m is None:
+            return None
+        try:
+            v = coerce_value(f, m.value)
+        except ValueProblem:
+            return None
+        return Match(v, m.how)
+    if f.type not in ("enum", "list") or not f.values:
+        return None
+    key = _loose(s)
+    if not key:
+        return None
+    for v in f.values.values():
+        names = (v.id, v.label.zh, v.label.en)
+        if key in (_loose(normal(n)) for n in names):
+            return Match([v.id] if f.type == "list" else v.id, "simplified", v.label.zh)
+    # part of a label: the cell inside exactly one answer's name, or exactly one name inside the cell
+    inside = [v for v in f.values.values() if len(key) >= 1 and key in _loose(normal(v.label.zh))
+              and (len(key) >= 2 or len(_loose(normal(v.label.zh))) <= 3)]
+    if len(inside) == 1:
+        v = inside[0]
+        return Match([v.id] if f.type == "list" else v.id, "part", v.label.zh)
+    around = [v for v in f.values.values() if len(_loose(normal(v.label.zh))) >= 2
+              and _loose(normal(v.label.zh)) in key]
+    if len(around) == 1:
+        v = around[0]
+        return Match([v.id] if f.type == "list" else v.id, "part", v.label.zh)
+    # a label that lists words ("经理、主管、组长"): the longest of its words the cell holds ("采购部经理")
+    best: tuple[int, Any] | None = None
+    tie = False
+    for v in f.values.values():
+        for part in _PARTS.split(normal(v.label.zh)) + _PARTS.split(normal(v.label.en)):
+            part = _loose(part)
+            if len(part) >= 2 and part in key:
+                if best is None or len(part) > best[0]:
+                    best, tie = (len(part), v), False
+                elif len(part) == best[0] and best[1].id != v.id:
+                    tie = True
+    if best is not None and not tie:
+        v = best[1]
+        return Match([v.id] if f.type == "list" else v.id, "part", v.label.zh)
+    return None
+
+
+_PARTS = re.compile(r"[、,，/()（）;；]+")
+
+
+_PUNCT = re.compile(r"[\W_]+")
+
+
+def _loose(s: str) -> str:
+    return _PUNCT.sub("", s)
+
+
+def table_lookup(table: dict[str, Any], order: dict[str, int], raw: Any) -> tuple[str, Any] | None:
+    """A value table entry for a cell: its own key, else the longest key the cell contains
+    (ties: the key listed first), so "采购部经理" finds "经理" and "总经理助理" its own entry."""
+    s = _loose(normal(raw))
+    if not s:
+        return None
+    if s in table:
+        return s, table[s]
+    best: tuple[int, int, str] | None = None
+    for k in table:
+        if len(k) >= 2 and k in s and not k.isdigit():
+            rank = (-len(k), order.get(k, 0), k)
+            if best is None or rank < best:
+                best = rank
+    if best is None:
+        return None
+    return best[2], table[best[2]]
+
+
+def table_key(raw: Any) -> str:
+    """How a value table's keys are stored for `table_lookup`."""
+    return _loose(normal(raw))

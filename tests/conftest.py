@@ -79,3 +79,14 @@ def classify(compiled, data: dict):
     from engine.reasoning.profile import profile_from_dict
 
     return infer(compiled, profile_from_dict(data, compiled.rulebase))
+
+
+@pytest.fixture(autouse=True)
+def _language_back_after_each_test():
+    """A command run in-process (click's CliRunner) sets the UI language for the process, as the real
+    command does once; put it back so the next test reads the language its own environment says."""
+    from engine.i18n import _current
+
+    token = _current.set(_current.get())
+    yield
+    _current.reset(token)

@@ -28,7 +28,7 @@ def test_chinese_interview_context_partial_labels_report_quit_resume(tmp_path):
     c.sendline("")
     c.expect_exact("→ 客户拒绝类型:永远嫌贵型")  # the words went through the phrase rules at once
     c.expect_exact("第 3 题")
-    c.expect_exact("客户是用哪种方式拒绝你的?")
+    c.expect_exact("客户是怎样推托或拒绝你的?")
     c.expect_exact("> ")
     c.sendline("嫌贵")  # part of 永远嫌贵型
     c.expect_exact("→ 客户拒绝类型:永远嫌贵型 9")

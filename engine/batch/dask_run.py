@@ -36,7 +36,7 @@ from typing import Any
 
 from .. import __version__
 from ..errors import InferenceError, InputError, ZhikeError
-from ..i18n import LANGS, _, set_lang
+from ..i18n import LANGS, _, use
 from ..rules.model import Rulebase
 from .classify import (
     BAD_VALUE_CHOICES,
@@ -155,8 +155,7 @@ def _classifier(job: Job) -> RowClassifier:
 def classify_chunk(job: Job, chunk: Sequence[tuple[tuple[str, ...], Sequence[Any]] | None]
                    ) -> tuple[list[Outcome | None], int, int]:
     """A task: the outcomes of a chunk of rows (None passes through), and the result cache's hits and misses."""
-    with _LOCK:
-        set_lang(job.lang)
+    with _LOCK, use(job.lang):  # a task may run in the caller's own process: never leave its language changed
         rc = _classifier(job)
         h, m = rc.hits, rc.misses
         out = [None if item is None else rc(*item) for item in chunk]
@@ -314,8 +313,7 @@ def classify_partition(pdf: Any, job: Job, errors: str, wanted: list[str]) -> An
     results: list[list[Any]] = [[] for _ in wanted]
     codes: list[str | None] = []
     messages: list[str | None] = []
-    with _LOCK:
-        set_lang(job.lang)
+    with _LOCK, use(job.lang):
         rc = _classifier(job)
         for index, row in zip(clean.index, clean.itertuples(index=False, name=None), strict=True):
             cells, code, message = rc(cols, list(row))

@@ -112,7 +112,7 @@ class ConditionReader(PhraseReader):
         s = str(v)
         if f.values and s not in f.values:
             self.err(loc.pos, _("fact {fact} has no value {value!r}{hint}; allowed: {values}", fact=f.id, value=s,
-                                hint=suggest(s, f.values), values=", ".join(f.values)), "unknown-value")
+                                hint=suggest(s, f.values), values=", ".join(v if v.isprintable() else shown_text(v) for v in f.values)), "unknown-value")
             return BAD
         return s
 

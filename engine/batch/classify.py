@@ -380,7 +380,7 @@ def classify_values(items: Iterable[tuple[Any, tuple[tuple[str, ...], Sequence[A
                         # The chunk could not travel to or from a worker (say a value nested
                         # too deeply to pickle): send its rows one by one, so only the
                         # culprit is rejected.
-                        outcomes, h, m = _rows_apart(pool, work)
+                        outcomes, h, m = _rows_apart(pool.submit, work)
                 except BrokenProcessPool:
                     # A worker died (a crash inside the C engine): every chunk in
                     # flight is lost. Run them again in new workers.
@@ -397,8 +397,10 @@ def classify_values(items: Iterable[tuple[Any, tuple[tuple[str, ...], Sequence[A
         pool.shutdown()
 
 
-def _rows_apart(pool: _Pool, work: list) -> tuple[list[Outcome | None], int, int]:
-    """The outcomes of a chunk whose transport failed, row by row; a row that cannot travel is rejected."""
+def _rows_apart(submit: Any, work: list, fatal: tuple[type[BaseException], ...] = (BrokenProcessPool,)
+                ) -> tuple[list[Outcome | None], int, int]:
+    """The outcomes of a chunk whose transport failed, row by row (`submit` sends a list of rows and
+    returns a future); a row that cannot travel is rejected. `fatal`: errors that stop the run."""
     outcomes: list[Outcome | None] = []
     hits = misses = 0
     for item in work:
@@ -406,8 +408,8 @@ def _rows_apart(pool: _Pool, work: list) -> tuple[list[Outcome | None], int, int
             outcomes.append(None)
             continue
         try:
-            (outcome,), h, m = pool.submit([item]).result()
-        except (BrokenProcessPool, InferenceError, MemoryError):
+            (outcome,), h, m = submit([item]).result()
+        except (*fatal, InferenceError, MemoryError):
             raise
         except Exception as e:
             outcome, h, m = (None, "bad-value", _("this row cannot be sent to a worker process: {why}",

@@ -48,6 +48,7 @@ from .classify import (
     Stats,
     _load_rulebase,
     _load_spec,
+    _rows_apart,
     _why,
     select_columns,
 )
@@ -271,7 +272,7 @@ def classify_values_dask(items: Iterable[tuple[Any, tuple[tuple[str, ...], Seque
                     raise
                 except Exception:
                     # the chunk could not travel (a value that cannot be pickled): row by row, only the culprit fails
-                    outcomes, h, m = _rows_apart(submit, work, settings)
+                    outcomes, h, m = _rows_apart(submit, work, (RulebaseMismatch,))
                 fut.release()
                 stats.cache_hits += h
                 stats.cache_misses += m
@@ -281,25 +282,6 @@ def classify_values_dask(items: Iterable[tuple[Any, tuple[tuple[str, ...], Seque
     finally:
         for _tags, _work, fut in pending:
             fut.cancel()
-
-
-def _rows_apart(submit: Any, work: list, settings: Settings) -> tuple[list[Outcome | None], int, int]:
-    outcomes: list[Outcome | None] = []
-    hits = misses = 0
-    for item in work:
-        if item is None:
-            outcomes.append(None)
-            continue
-        try:
-            (outcome,), h, m = submit([item]).result()
-        except (RulebaseMismatch, InferenceError, MemoryError):
-            raise
-        except Exception as e:
-            outcome, h, m = (None, "bad-value", _("this row cannot be sent to a worker process: {why}",
-                                                  why=_why(e))), 0, 0
-        outcomes.append(outcome)
-        hits, misses = hits + h, misses + m
-    return outcomes, hits, misses
 
 
 # --- the library: dask DataFrames -----------------------------------------------------------------

@@ -585,15 +585,15 @@ def batch(input_path: str, output: str | None, mapping: Path | None, rejects: st
          help=N_("Where interviews and uploads are kept (default: the user's data folder)."))
 @_option("--token-file", type=_Path(dir_okay=False, exists=True, path_type=Path), default=None, metavar=N_("FILE"),
          help=N_("A file holding the access token: the API then needs it as a bearer token, the pages ask for it."))
+@_option("--workers", type=click.IntRange(min=1, max=64), default=1, show_default=True, metavar=N_("N"),
+         help=N_("Server processes answering at the same time (for a team: one per CPU core)."))
 @_option("--workers-pool", type=click.IntRange(min=1, max=64), default=4, show_default=True, metavar=N_("N"),
-         help=N_("Compiled rulebases kept for requests running at the same time."))
+         help=N_("Compiled rulebases kept, per process, for requests running at the same time."))
 @_lang_option
-def serve(host: str, port: int, rulebase: Path | None, data: Path | None, token_file: Path | None,
-          workers_pool: int, lang: str) -> None:
+def serve(rulebase: Path | None, lang: str, **options: object) -> None:
     from engine.commands import serve as cmd
 
-    _run(cmd.run, host=host, port=port, rulebase=_rb(rulebase), data=data, token_file=token_file,
-         workers_pool=workers_pool, lang=_in_lang(lang))
+    _run(cmd.run, rulebase=_rb(rulebase), lang=_in_lang(lang), **options)
 
 
 if __name__ == "__main__":  # pragma: no cover

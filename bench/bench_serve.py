@@ -1,7 +1,7 @@
 """`zhike serve` under load: many reps running interviews at once through the API, over real HTTP.
 
 Run: .venv/bin/python bench/bench_serve.py [--reps 50] [--interviews 2000] [--max-seconds 300]
-                                          [--think 0] [--workers-pool N] [--seed 1] [--url URL]
+                                          [--think 0] [--workers 2] [--workers-pool N] [--seed 1] [--url URL]
 
 The script starts a real server (`zhike serve --port 0 --data TMP`, the installed command) on
 127.0.0.1, unless --url points at one already running, and runs --reps simulated reps at once, each
@@ -291,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interviews", type=int, default=2000, help="interviews to run in all (default 2000)")
     ap.add_argument("--max-seconds", type=float, default=300, help="stop starting interviews after this (default 300)")
     ap.add_argument("--think", type=float, default=0.0, help="a rep's mean pause before each request, s (default 0)")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                    help="server processes, passed to zhike serve (default: one per CPU, as docs/web.md advises "
+                         "for a team)")
     ap.add_argument("--workers-pool", type=int, default=None, help="passed to zhike serve")
     ap.add_argument("--rulebase", default=None, help="passed to zhike serve")
     ap.add_argument("--answers", type=_span, default=(4, 20), metavar="MIN-MAX",
@@ -308,10 +311,12 @@ def main(argv: list[str] | None = None) -> int:
         tmp = tempfile.TemporaryDirectory(prefix="zhike-bench-serve-")
         data = Path(tmp.name) / "data"
         data.mkdir()
-        extra = (["--workers-pool", str(args.workers_pool)] if args.workers_pool else []) + \
+        extra = ["--workers", str(args.workers)] + \
+                (["--workers-pool", str(args.workers_pool)] if args.workers_pool else []) + \
                 (["--rulebase", args.rulebase] if args.rulebase else [])
         proc, base, started_in = start_server(data, extra)
-        print(f"server: {base} (pid {proc.pid}), printed its URL {started_in:.2f} s after the start")
+        print(f"server: {base} (pid {proc.pid}, --workers {args.workers}), printed its URL {started_in:.2f} s "
+              f"after the start")
     try:
         with httpx.Client(base_url=base, timeout=30, headers=headers) as c:
             c.get(f"{API}/health").raise_for_status()

@@ -37,7 +37,16 @@ from ..reasoning.profile import did_you_mean_labels
 from ..rules.model import Rulebase
 from ..words.labels import suggest
 from .mapping import MapSpec, Plan, build_plan, load_map, map_from_dict
-from .results import RESULT_TAIL, WARNINGS, ResultColumn, compose, label_header, layout, logical_columns  # noqa: F401
+from .results import (  # noqa: F401
+    RESULT_TAIL,
+    WARNINGS,
+    Composer,
+    ResultColumn,
+    compose,
+    label_header,
+    layout,
+    logical_columns,
+)
 
 DEFAULT_CACHE = 4096
 CHUNK = 64
@@ -117,6 +126,7 @@ class RowClassifier:
         self._wanted = set(settings.columns)
         self._layout = settings.layout()
         self._warnings_at = [i for i, c in enumerate(self._layout) if c.key == WARNINGS]
+        self._composer = Composer(self.rb, settings.lang, self._layout)
 
     def plan(self, columns: tuple[str, ...]) -> Plan:
         p = self._plans.get(columns)
@@ -197,7 +207,7 @@ class RowClassifier:
 
     def results(self, result: Any) -> list[Any]:
         """The result columns of one inference result (composed in `results`)."""
-        return compose(result, self.rb, self.settings.lang, self._layout)
+        return self._composer(result)
 
     def close(self) -> None:
         if self._own:

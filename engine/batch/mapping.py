@@ -44,6 +44,7 @@ from .cells import ABSENT
 from .lenient import lenient_value, number_in, table_key, table_lookup
 
 _SPACE = re.compile(r"[\s_]+")
+KEPT_CELLS = 4096  # cells read, kept per plan (see Plan.read)
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
                        Pos("<mapping>", 1, 1))
 # How a column came to its fact (ColumnPlan.how), as --explain-map says it
@@ -234,6 +235,10 @@ class Plan:
         # several-fact columns first: a column that gives one of their facts on its own wins
         self._active = sorted(((p.index, p.name, p.fact, p.translation, p.multi) for p in self.plans if p.mapped),
                               key=lambda a: a[4] is None)
+        # (column, language, text of a cell) -> (value, None) or (None, why it fits nothing): a prospect list
+        # repeats the same few values in a column, and reading one is pure (its fact, its table, the language
+        # of the messages). Bounded: the oldest go first.
+        self._read: dict[tuple[int, str, str], tuple[Any, str | None]] = {}
 
     @property
     def mapped(self) -> list[ColumnPlan]:
@@ -256,6 +261,7 @@ class Plan:
         problems: list[CellProblem] = []
         from_multi: set[str] = set()
         n = len(values)
+        lang = ""  # the language of the messages: asked once per row, when a cell is first read
         for index, column, f, tr, multi in self._active:
             raw = values[index] if index < n else None
             if raw is None or raw is ABSENT:
@@ -277,11 +283,29 @@ class Plan:
                         from_multi.add(fid)
                 continue
             assert f is not None
-            try:
-                value = _cell_value(raw, f, tr)
-            except ValueProblem as e:
-                problems.append(CellProblem(index, column, str(e)))
-                continue
+            if isinstance(raw, str):
+                key = (index, lang or (lang := current_lang()), raw)
+                kept = self._read.get(key)
+                if kept is None:
+                    try:
+                        kept = (_cell_value(raw, f, tr), None)
+                    except ValueProblem as e:
+                        kept = (None, str(e))
+                    if len(self._read) >= KEPT_CELLS:
+                        del self._read[next(iter(self._read))]
+                    self._read[key] = kept
+                value, why = kept
+                if why is not None:
+                    problems.append(CellProblem(index, column, why))
+                    continue
+                if type(value) is list:
+                    value = list(value)  # the profile's own: a row may extend it
+            else:
+                try:
+                    value = _cell_value(raw, f, tr)
+                except ValueProblem as e:
+                    problems.append(CellProblem(index, column, str(e)))
+                    continue
             if value is None:
                 continue
             if f.id == RESERVED_UTTERANCES:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..i18n import N_, tr
+from ..i18n import N_, resolve_lang, tr, translations
 from ..rules.model import Rulebase, Strategy
 
 RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
@@ -72,26 +72,159 @@ def layout(rb: Rulebase, keys: list[str], lang: str, labels: bool, ids: bool) ->
 
 
 def compose(result: Any, rb: Rulebase, lang: str, columns: list[ResultColumn], warnings: str = "") -> list[Any]:
-    """The cells of `columns` for one inference result."""
-    keys = {c.key for c in columns}
-    cells: dict[tuple[str, str], Any] = {}
-    for tid, c in result.conclusions.items():
-        conf = c.confidence if c.value is not None else None
-        cells[(tid, "id")] = c.value
-        cells[(f"{tid}_confidence", "id")] = conf
-        if tid in keys:
-            cells[(tid, "label")] = class_text(rb, tid, c.value, lang)
-        cells[(f"{tid}_confidence", "label")] = percent(conf)
-    if "next_best_action" in keys:
-        cells[("next_best_action", "id")] = cells[("next_best_action", "label")] = next_best_action(result, lang)
-    if "reason" in keys:
-        cells[("reason", "id")] = cells[("reason", "label")] = reason(result, rb, lang)
-    if "missing" in keys:
-        cells[("missing", "id")] = ", ".join(result.missing)
-        cells[("missing", "label")] = questions(result.missing, rb, lang)
-    cells[("rulebase_sha256", "id")] = rb.sha256
-    cells[(WARNINGS, "id")] = cells[(WARNINGS, "label")] = warnings or None
-    return [cells.get((c.key, c.form)) for c in columns]
+    """The cells of `columns` for one inference result (for many results, keep one `Composer`)."""
+    return Composer(rb, lang, columns)(result, warnings)
+
+
+class Composer:
+    """The cells of `columns` for inference results of one rulebase in one language: what does not
+    change from row to row (labels, translated templates, rules' rationales) is worked out once,
+    the rest as `compose` always did."""
+
+    def __init__(self, rb: Rulebase, lang: str, columns: list[ResultColumn]):
+        self.rb, self.lang, self.columns = rb, lang, list(columns)
+        gettext = translations(resolve_lang(lang)).gettext
+        # translated templates, filled in per row as tr() fills them
+        self._said, self._noted = gettext("said “{words}”"), gettext("noted “{words}”")
+        self._leading, self._with = gettext("{typology} = {label} ({percent})"), gettext("{conclusion}: {evidence}")
+        self._semicolon, self._why = gettext("; "), gettext("{text} [{why}]")
+        self._numbered = gettext("{n}. {question}")
+        self._none = gettext("insufficient evidence for any conclusion")
+        # typology -> (its label, class -> the class's label); class_label's answer for a class it lacks
+        self._typologies = {tid: (t.label.get(lang), {c: k.label.get(lang) for c, k in t.classes.items()})
+                            for tid, t in rb.typologies.items()}
+        self._rationales: dict[str, str | None] = {}  # rule id -> its rationale as `reason` shows it, or None
+        self._facts: dict[tuple[str, type, Any], str] = {}  # (fact, type, value) -> "label=value"
+        self._questions: dict[str, str | None] = {}  # fact id -> its question on one line, or None
+        # what each column holds: (what, typology or None)
+        self._plan: list[tuple[str, str | None]] = []
+        for c in self.columns:
+            if c.key in rb.typologies:
+                self._plan.append(("class" if c.form == "id" else "class label", c.key))
+            elif c.key.endswith("_confidence") and c.key[: -len("_confidence")] in rb.typologies:
+                self._plan.append(("confidence" if c.form == "id" else "percent", c.key[: -len("_confidence")]))
+            elif c.key in ("next_best_action", "reason", WARNINGS):
+                self._plan.append((c.key, None))
+            elif c.key in ("missing", "rulebase_sha256"):
+                self._plan.append((f"{c.key} {c.form}", None))
+            else:
+                self._plan.append(("none", None))
+
+    def __call__(self, result: Any, warnings: str = "") -> list[Any]:
+        """The cells of the columns for one result, as `compose` gives them."""
+        out: list[Any] = []
+        conclusions = result.conclusions
+        said: dict[str, Any] = {}  # next best action and reason: the same cell in both forms, made once
+        for what, tid in self._plan:
+            if tid is not None:
+                c = conclusions.get(tid)
+                if c is None:
+                    out.append(None)
+                elif what == "class":
+                    out.append(c.value)
+                elif what == "class label":
+                    out.append(None if c.value is None else self._typologies[tid][1].get(c.value, c.value))
+                elif what == "confidence":
+                    out.append(c.confidence if c.value is not None else None)
+                else:
+                    out.append(percent(c.confidence if c.value is not None else None))
+            elif what == "next_best_action":
+                if what not in said:
+                    said[what] = next_best_action(result, self.lang)
+                out.append(said[what])
+            elif what == "reason":
+                if what not in said:
+                    said[what] = self.reason(result)
+                out.append(said[what])
+            elif what == "missing id":
+                out.append(", ".join(result.missing))
+            elif what == "missing label":
+                out.append(self.questions(result.missing))
+            elif what == "rulebase_sha256 id":
+                out.append(self.rb.sha256)
+            elif what == WARNINGS:
+                out.append(warnings or None)
+            else:
+                out.append(None)
+        return out
+
+    def questions(self, missing: list[str], n: int = QUESTIONS) -> str | None:
+        """The `n` most useful questions still open, in words (numbered, in one cell)."""
+        asked: list[str] = []
+        for fid in missing:  # most useful first: stop at the n-th (a row may miss ~100 facts)
+            q = self._questions.get(fid, "")
+            if q == "":
+                f = self.rb.facts.get(fid)
+                q = self._questions[fid] = _one_line(f.question.get(self.lang)) if f is not None and f.question \
+                    else None
+            if q is not None:
+                asked.append(q)
+                if len(asked) == n:
+                    break
+        if not asked:
+            return None
+        return " ".join(self._numbered.format(n=i, question=q) for i, q in enumerate(asked, 1))
+
+    def reason(self, result: Any) -> str:
+        """Why, in one line (see `reason`)."""
+        lang = self.lang
+        leading = sorted((c for c in result.conclusions.values() if c.value is not None),
+                         key=lambda c: -c.confidence)[:LEADING]
+        if not leading:
+            return self._none
+        parts = []
+        for c in leading:
+            known = self._typologies.get(c.typology.id)
+            label = known[1].get(c.value, str(c.value)) if known is not None else str(c.value)  # class_label
+            text = self._leading.format(typology=c.typology.label.get(lang), label=label,
+                                        percent=f"{c.confidence:.0%}")
+            b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
+            if b is None:
+                parts.append(text)
+                continue
+            evidence = [e for e in (self._evidence(m) for m in b.facts) if e is not None]
+            if evidence:
+                text = self._with.format(conclusion=text, evidence=self._semicolon.join(evidence))
+            why = self._rationale(b.rule)
+            if why is not None:
+                text = self._why.format(text=text, why=why)
+            parts.append(text)
+        return " | ".join(parts)
+
+    def _evidence(self, m: Any) -> str | None:
+        """One matched fact as `reason` names it, or None (a fact or typology the rulebase lacks)."""
+        from ..report.describe import value_label
+        from ..report.screen import said_clause
+
+        if m.kind == "said":
+            return self._said.format(words=_one_line(said_clause(m)))
+        if m.kind == "noted":
+            return self._noted.format(words=_one_line(said_clause(m)))
+        if m.kind == "fact":
+            value = m.value
+            key = (m.id, type(value), value) if isinstance(value, (str, bool, int, float)) else None
+            text = self._facts.get(key) if key is not None else None
+            if text is None:
+                f = self.rb.facts.get(m.id)
+                if f is None:
+                    return None
+                text = f"{f.label.get(self.lang)}={value_label(self.rb, m.id, value, self.lang)}"
+                if key is not None:
+                    self._facts[key] = text
+            return text
+        t = self._typologies.get(m.id)
+        if t is None:
+            return None
+        return f"{t[0]}={t[1].get(m.value, str(m.value))}"
+
+    def _rationale(self, rule: Any) -> str | None:
+        """A rule's rationale on one line, unless it is empty or quotes an example (see `reason`)."""
+        if rule.id not in self._rationales:
+            from ..report.screen import quotes_an_example
+
+            text = _one_line(rule.rationale.get(self.lang))
+            self._rationales[rule.id] = text if text and not quotes_an_example(rule, text) else None
+        return self._rationales[rule.id]
 
 
 def class_text(rb: Rulebase, tid: str, cls: str | None, lang: str) -> str | None:
@@ -144,39 +277,4 @@ def reason(result: Any, rb: Rulebase, lang: str) -> str:
     matched, never as a rule's example sentence; a rationale that quotes such an example is left
     out, so no example can pass for this row's words.
     """
-    from ..report.describe import class_label, value_label
-    from ..report.screen import quotes_an_example, said_clause
-
-    leading = sorted((c for c in result.conclusions.values() if c.value is not None),
-                     key=lambda c: -c.confidence)[:LEADING]
-    if not leading:
-        return tr(lang, "insufficient evidence for any conclusion")
-    parts = []
-    for c in leading:
-        text = tr(lang, "{typology} = {label} ({percent})", typology=c.typology.label.get(lang),
-                  label=class_label(rb, c.typology.id, c.value, lang), percent=f"{c.confidence:.0%}")
-        b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
-        if b is None:
-            parts.append(text)
-            continue
-        evidence = []
-        for m in b.facts:
-            if m.kind == "said":
-                evidence.append(tr(lang, "said “{words}”", words=_one_line(said_clause(m))))
-            elif m.kind == "noted":
-                evidence.append(tr(lang, "noted “{words}”", words=_one_line(said_clause(m))))
-            elif m.kind == "fact":
-                f = rb.facts.get(m.id)
-                if f is not None:
-                    evidence.append(f"{f.label.get(lang)}={value_label(rb, m.id, m.value, lang)}")
-            else:
-                t = rb.typologies.get(m.id)
-                if t is not None:
-                    evidence.append(f"{t.label.get(lang)}={class_label(rb, m.id, m.value, lang)}")
-        if evidence:
-            text = tr(lang, "{conclusion}: {evidence}", conclusion=text, evidence=tr(lang, "; ").join(evidence))
-        rationale = _one_line(b.rule.rationale.get(lang))
-        if rationale and not quotes_an_example(b.rule, rationale):
-            text = tr(lang, "{text} [{why}]", text=text, why=rationale)
-        parts.append(text)
-    return " | ".join(parts)
+    return Composer(rb, lang, []).reason(result)

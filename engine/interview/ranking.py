@@ -42,6 +42,7 @@ from ..rules.model import FactDef
 from .agenda import opening
 from .candidates import Candidate, Outcome, Question, Status
 from .graph import GoalClosure, RelevanceGraph, frozen_rules, live_rules, union_of
+from .memo import dump_memo, load_memo, slim
 
 DEFAULT_CONFIDENT = 0.8
 # How much new hypothetical inference one question may cost. An inference costs about
@@ -84,6 +85,19 @@ class Ranker:
         self._joint: dict[str, tuple[dict, bool]] = {}  # fact -> (answers when checked, matters jointly)
         self._joint_left = 0
 
+    def memo_dump(self) -> bytes:
+        """The look-ahead's memo as bytes, for another process to go on from (engine/interview/memo.py)."""
+        return dump_memo(self.goals, self._memo, self._joint)
+
+    def memo_load(self, blob: bytes | None) -> bool:
+        """Take up a memo `memo_dump` wrote for this rulebase and these goals (the caller checks the rulebase's
+        sha256); False, keeping nothing, for anything unreadable."""
+        loaded = load_memo(self.rb, blob)
+        if loaded is None:
+            return False
+        self._memo, self._joint = loaded
+        return True
+
     def settled(self, result: Result, goal: str) -> bool:
         c = result.conclusions[goal]
         return c.value is not None and c.confidence >= self._target(goal) - _EPS
@@ -100,16 +114,17 @@ class Ranker:
         return max(self.confident, self.rb.typologies[goal].threshold)
 
 
-    def infer(self, profile: Profile, full: bool = True) -> Result:
+    def infer(self, profile: Profile, full: bool = True, advice: bool = True) -> Result:
         # Fact order is part of the key: it decides firing order, which the report shows.
-        # Look-ahead runs (full=False) skip the missing-facts analysis, about a quarter of a run.
+        # Look-ahead runs (full=False) skip the missing-facts analysis, about a quarter of a run;
+        # those that only compare conclusions (advice=False) also skip the strategies' rulesets.
         key = (tuple((f, tuple(v) if isinstance(v, list) else v) for f, v in profile.facts.items()),
-               tuple(profile.utterances), full)
+               tuple(profile.utterances), full, advice)
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
-        result = infer(self.compiled, profile, missing=full)
+        result = infer(self.compiled, profile, missing=full, advice=advice)
         self._cache[key] = result
         if len(self._cache) > _CACHE_SIZE:
             self._cache.popitem(last=False)
@@ -193,11 +208,11 @@ class Ranker:
         else:
             cost = 1 + (len(base.profile.facts) + 1 + bool(base.profile.utterances)) / 8
             for v in c.values:
-                r = self.infer(self.with_answer(base.profile, c.fact, v), full=False)
+                r = self.infer(self.with_answer(base.profile, c.fact, v), full=False, advice=False)
                 self.simulations += 1
                 spent += cost
                 gains = {goal: self.settledness(r, goal) - self.settledness(base, goal) for goal in unsettled}
-                c.outcomes.append(Outcome(v, r, gains, _movement(base, r, typs, dfacts),
+                c.outcomes.append(Outcome(v, slim(r), gains, _movement(base, r, typs, dfacts),
                                           {goal: _lift(base, r, goal) for goal in unsettled}))
             self._memo[c.fact] = (state, c.values, c.outcomes)
         n = len(c.outcomes) + c.null_outcome
@@ -252,7 +267,7 @@ class Ranker:
                 for f, v in zip(facts, combo, strict=True):
                     p = self.with_answer(p, f, v)
                 self.simulations += 1
-                if _movement(base, self.infer(p, full=False), typs, dfacts) > _EPS:
+                if _movement(base, self.infer(p, full=False, advice=False), typs, dfacts) > _EPS:
                     return True
         return False
 

@@ -218,8 +218,11 @@ def _log(entries: Any, given: dict[str, Any]) -> list[Entry]:
         if f not in given or how not in _HOWS or not (n is None or (isinstance(n, int) and not isinstance(n, bool))):
             return []
         out.append(Entry(f, given[f], how, str(item.get("time", "")), n))
+    # Numbers may skip and repeat: customer's words added while another question was open take that
+    # question's number, and their earlier entry (with its number) goes. Requiring 1..N made such a
+    # record unusable, and resuming then replayed every answer through the look-ahead (~150 inferences).
     numbers = [e.number for e in out if e.number is not None]
-    return out if numbers == list(range(1, len(numbers) + 1)) and len({e.fact for e in out}) == len(out) else []
+    return out if all(n >= 1 for n in numbers) and len({e.fact for e in out}) == len(out) else []
 
 
 def resume(q: Questionnaire, loaded: Loaded) -> None:

@@ -16,25 +16,22 @@ from typing import Any
 
 from ..errors import InferenceError
 from ..i18n import N_, _, tr
-from ..rules.loader import RESERVED_UTTERANCES, fact_refs
+from ..rules.loader import RESERVED_UTTERANCES
 from ..rules.model import (
-    ConclusionTest,
-    Evidence,
-    FactTest,
     PhraseTest,
     Rule,
     Rulebase,
-    SetFact,
     Source,
     Strategy,
     Text,
     Typology,
-    Warn,
     walk,
 )
 from ..rules.patterns import REGEX_TIMEOUT
 from ..words.phrases import Hit, PhraseTimeout
 from .compiler import CompiledRulebase
+from .deps import Deps as _Deps
+from .deps import missing_facts as _missing
 from .profile import Profile
 
 _sid_counter = itertools.count(1)
@@ -251,9 +248,13 @@ class _Run:
 
     def absorb(self) -> None:
         """Turn this pass's firings into evidence, derived facts, warnings and strategies."""
+        if self.absorbed == len(self.order):
+            return  # nothing fired in this pass (most passes of a sparse profile)
         prods = self.compiled.productions
-        scaled = _Deps.of(self.compiled).scaled
+        deps = _Deps.of(self.compiled)
+        scaled, effects = deps.scaled, deps.effects
         ctx = (self.phrase_hits, self.texts)
+        evidence = self.evidence
         for index in self.order[self.absorbed:]:
             message = self.fired[index]
             p = prods[index]
@@ -263,14 +264,17 @@ class _Run:
             if isinstance(p, Strategy):
                 self.strategies.append(StrategyResult(p, factor, matched))
                 continue
-            for e in p.then:
-                if isinstance(e, Evidence):
-                    self.evidence.setdefault(e.typology, []).append((index, e.cls, e.weight * factor))
-                elif isinstance(e, SetFact):
-                    self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
-                    self.derived.append(Derived(e.fact, e.value, p, matched))
-                elif isinstance(e, Warn):
-                    self.warnings.append(Warning_(e.text, p, matched))
+            weighs, sets, warns = effects[index]
+            for typology, cls, weight in weighs:
+                if typology in evidence:
+                    evidence[typology].append((index, cls, weight * factor))
+                else:
+                    evidence[typology] = [(index, cls, weight * factor)]
+            for e in sets:
+                self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
+                self.derived.append(Derived(e.fact, e.value, p, matched))
+            for e in warns:
+                self.warnings.append(Warning_(e.text, p, matched))
         self.absorbed = len(self.order)
 
 
@@ -304,14 +308,21 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
     if typ.id not in run.evidence:  # most typologies of a sparse profile: nothing to weigh
         return Conclusion(typ, None, 0.0, [], [], "insufficient evidence", [])
     prods = run.compiled.productions
+    matched = run.matched
     per_class: dict[str, list[float]] = {}
     because: list[Because] = []
-    for index, cls, w in run.evidence.get(typ.id, []):
-        per_class.setdefault(cls, []).append(w)
-        because.append(Because(prods[index], cls, w, run.matched[index]))
-    order = list(typ.classes)
-    scores = sorted(((c, combine(ws)) for c, ws in per_class.items()),
-                    key=lambda cs: (-cs[1], order.index(cs[0])))
+    for index, cls, w in run.evidence[typ.id]:
+        if cls in per_class:
+            per_class[cls].append(w)
+        else:
+            per_class[cls] = [w]
+        because.append(Because(prods[index], cls, w, matched[index]))
+    if len(per_class) == 1:  # one class with evidence: nothing to sort
+        ((c, ws),) = per_class.items()
+        scores = [(c, combine(ws))]
+    else:
+        order = _Deps.of(run.compiled).class_order[typ.id]
+        scores = sorted(((c, combine(ws)) for c, ws in per_class.items()), key=lambda cs: (-cs[1], order[cs[0]]))
     value, conf, reason = None, 0.0, None
     if not scores or scores[0][1] < typ.threshold:
         reason = "insufficient evidence"
@@ -321,133 +332,6 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
         value, conf = scores[0][0], scores[0][1]
     because.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
     return Conclusion(typ, value, round(conf, 4), [(c, round(s, 4)) for c, s in scores], because, reason, [])
-
-
-@dataclass
-class _Deps:
-    """What each rule depends on, precomputed once per compiled rulebase: the missing-facts
-    analysis runs for every profile, so per profile it is only bit operations and filtering."""
-
-    bit: dict[str, int]  # fact id -> its bit
-    closure: dict[str, int]  # rule id -> facts it tests, directly or through the derived facts
-    #                          and conclusions it waits on (their rules' facts), as a bit mask
-    evidencers: dict[str, list[str]]  # typology id -> rules that give it evidence
-    ranked: dict[str, list[str]]  # typology id -> facts that may matter, most rules first
-    overall: list[str]  # every fact that may matter, most rules first
-    scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
-    position: dict[int, int]  # id(production) -> its index
-    typologies_by_level: dict[int, list[Typology]]  # the pass at whose start a typology is final
-    # per typology: the union of its evidencers' closures (the mask while none of them fired), the
-    # evidencers as a set, and `ranked` as (bit, fact) pairs; `overall` likewise
-    every: dict[str, int] = field(default_factory=dict)
-    evidencer_set: dict[str, frozenset[str]] = field(default_factory=dict)
-    ranked_bits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
-    overall_bits: list[tuple[int, str]] = field(default_factory=list)
-
-    @classmethod
-    def of(cls, compiled: CompiledRulebase) -> _Deps:
-        deps = compiled.cache.get("deps")
-        if deps is None:
-            deps = compiled.cache["deps"] = cls._build(compiled)
-        return deps
-
-    @classmethod
-    def _build(cls, compiled: CompiledRulebase) -> _Deps:
-        rb = compiled.rulebase
-        bit = {f: 1 << i for i, f in enumerate(rb.facts)}
-        setters: dict[str, list[Rule]] = {}
-        evidencers: dict[str, list[str]] = {t: [] for t in rb.typologies}
-        for r in rb.rules:
-            for e in r.then:
-                if isinstance(e, SetFact):
-                    setters.setdefault(e.fact, []).append(r)
-                elif isinstance(e, Evidence) and r.id not in evidencers[e.typology]:
-                    evidencers[e.typology].append(r.id)
-        by_id = {r.id: r for r in rb.rules}
-        closure: dict[str, int] = {}
-
-        def close(r: Rule, visiting: set[str]) -> int:
-            if r.id in closure:
-                return closure[r.id]
-            visiting.add(r.id)
-            mask = 0
-            for f in fact_refs(r.when):
-                mask |= bit.get(f, 0)
-            for c in walk(r.when):
-                deps: list[Rule] = []
-                if isinstance(c, FactTest) and c.fact in setters and c.op != "answered":
-                    deps = setters[c.fact]
-                elif isinstance(c, ConclusionTest):
-                    deps = [by_id[x] for x in evidencers.get(c.typology, ())]
-                for d in deps:
-                    if d.id not in visiting:  # the loader rejects cycles; this only guards recursion
-                        mask |= close(d, visiting)
-            visiting.discard(r.id)
-            closure[r.id] = mask
-            return mask
-
-        for r in rb.rules:
-            close(r, set())
-        order = list(rb.facts)
-        ranked: dict[str, list[str]] = {}
-        total: dict[str, int] = {}
-        for tid, rules in evidencers.items():
-            counts = {f: sum(1 for r in rules if closure[r] & bit[f]) for f in order}
-            ranked[tid] = sorted((f for f in order if counts[f]), key=lambda f: (-counts[f], order.index(f)))
-            for f, n in counts.items():
-                total[f] = total.get(f, 0) + n
-        overall = sorted((f for f in order if total[f]), key=lambda f: (-total[f], order.index(f)))
-        # weights scaled by the premises' confidence: conclusions, and phrases (a conceded clause or
-        # a distant likeness to an example sentence is weaker evidence)
-        scaled = frozenset(i for i, p in enumerate(compiled.productions)
-                           if any(isinstance(c, (ConclusionTest, PhraseTest)) for c in walk(p.when)))
-        position = {id(p): i for i, p in enumerate(compiled.productions)}
-        by_level: dict[int, list[Typology]] = {}
-        for t in rb.typologies.values():
-            by_level.setdefault(t.level, []).append(t)
-        every = {}
-        for tid, rules in evidencers.items():
-            mask = 0
-            for rid in rules:
-                mask |= closure[rid]
-            every[tid] = mask
-        return cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level, every,
-                   {tid: frozenset(rules) for tid, rules in evidencers.items()},
-                   {tid: [(bit[f], f) for f in facts] for tid, facts in ranked.items()},
-                   [(bit[f], f) for f in overall])
-
-
-def _missing(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
-             derived: set[str]) -> tuple[dict, list]:
-    """Unknown facts that unfired rules test, per typology and overall, most useful first.
-
-    A rule that has not fired may still fire once more is known: the facts it
-    tests, and those behind the conclusions and derived facts it waits on, are
-    what a rep should find out next. "Most useful" = tested by the most rules.
-    """
-    deps = _Deps.of(compiled)
-    known = 0
-    for f in (*profile.facts, *derived):
-        known |= deps.bit.get(f, 0)
-    if profile.utterances:
-        known |= deps.bit.get(RESERVED_UTTERANCES, 0)
-    per_typ: dict[str, list[str]] = {}
-    union = 0
-    unknown = ~known
-    closure = deps.closure
-    for tid, rules in deps.evidencers.items():
-        if fired_ids.isdisjoint(deps.evidencer_set[tid]):
-            mask = deps.every[tid]  # the usual case: none of its rules fired (precomputed union)
-        else:
-            mask = 0
-            for rid in rules:
-                if rid not in fired_ids:
-                    mask |= closure[rid]
-        mask &= unknown
-        union |= mask
-        per_typ[tid] = [f for b, f in deps.ranked_bits[tid] if mask & b] if mask else []
-    overall = [f for b, f in deps.overall_bits if union & b] if union else []
-    return per_typ, overall
 
 
 def _phrase_fact(sid: str, hit: Hit) -> dict:
@@ -501,12 +385,15 @@ def _timeout_warnings(compiled: CompiledRulebase, slow: list[PhraseTimeout]) -> 
     return out
 
 
-def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) -> Result:
+def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, advice: bool = True) -> Result:
     """Run the rulebase on one profile and explain every conclusion.
 
     missing=False skips the missing-facts analysis (Result.missing and each
     Conclusion.missing stay empty): for hypothetical runs that only compare
-    conclusions, such as the questionnaire's look-ahead.
+    conclusions, such as the questionnaire's look-ahead. advice=False also leaves
+    out the rulesets that hold only strategies (Result.strategies then lacks them):
+    strategies never give evidence or facts, so conclusions and derived facts are
+    the same, for about a fifth less engine work.
     """
     if compiled.closed:
         raise InferenceError(_("this compiled rulebase has been closed"))
@@ -538,6 +425,8 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True) ->
                 run.pending = []
                 names = compiled.passes.get(level)
                 for name in names or ():
+                    if not advice and name in compiled.advice_only:
+                        continue
                     # What this ruleset's rules can match of everything known so far,
                     # then the pass marker: negation is only judged once all of it is in.
                     keys = compiled.keys[name]

@@ -256,3 +256,73 @@ def _holds(test, ch: str) -> bool:
         if hit:
             break
     return hit != negate
+
+
+# --- what a match can start with ------------------------------------------------------------
+_WIDEST_RANGE = 512  # a character range wider than this is not spelt out (the pattern is then always tried)
+
+
+def first_chars(pattern: str) -> frozenset[str] | None:
+    """Every character a non-empty match of `pattern` can start with, in all its cases, or None when
+    that cannot be told cheaply (a category like \\d, `.`, a negated set, a back reference, a match
+    that may be empty). Text holding none of them cannot match: matching skips such patterns, which
+    is most of them for most utterances."""
+    try:
+        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+        chars, nullable = _firsts(list(tree))
+    except (re.error, RecursionError, OverflowError, ValueError, _Unknown):
+        return None
+    if nullable:
+        return None
+    return frozenset(v for c in chars for v in case_variants(c))
+
+
+def case_variants(ch: str) -> set[str]:
+    """A character and what it may equal case-insensitively (both sides of a comparison are expanded,
+    so that e.g. the Kelvin sign meets k, and ς meets σ through Σ)."""
+    return {ch, *ch.lower(), *ch.upper(), *ch.casefold()}
+
+
+class _Unknown(Exception):
+    pass
+
+
+def _firsts(items: list) -> tuple[set[str], bool]:
+    """The first characters of a sequence of parse-tree items, and whether it can match nothing."""
+    out: set[str] = set()
+    for op, av in items:
+        chars, nullable = _first_of(op, av)
+        out |= chars
+        if not nullable:
+            return out, False
+    return out, True
+
+
+def _first_of(op, av) -> tuple[set[str], bool]:
+    if op is _sre.LITERAL:
+        return {chr(av)}, False
+    if op is _sre.IN:
+        out: set[str] = set()
+        for iop, iav in av:
+            if iop is _sre.LITERAL:
+                out.add(chr(iav))
+            elif iop is _sre.RANGE and iav[1] - iav[0] <= _WIDEST_RANGE:
+                out.update(chr(c) for c in range(iav[0], iav[1] + 1))
+            else:  # NEGATE, CATEGORY, a wide range
+                raise _Unknown
+        return out, False
+    if op is _sre.SUBPATTERN:
+        return _firsts(list(av[-1]))
+    if op is getattr(_sre, "ATOMIC_GROUP", None):
+        return _firsts(list(av))
+    if op in _REPEATS:
+        if av[1] == 0:
+            return set(), True
+        chars, nullable = _firsts(list(av[2]))
+        return chars, nullable or av[0] == 0
+    if op is _sre.BRANCH:
+        parts = [_firsts(list(alt)) for alt in av[1]]
+        return {c for p, _n in parts for c in p}, any(n for _p, n in parts)
+    if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+        return set(), True  # zero width: the match's first character comes after
+    raise _Unknown  # `.`, NOT_LITERAL, back references, conditionals

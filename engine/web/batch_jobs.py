@@ -7,7 +7,9 @@ watched by a background thread: the same reading, mapping, classification,
 checkpoints and no-row-lost accounting as on the command line (rows in = classified
 + rejected), its workers out of the server's memory, and its own copy of the
 rulebase (durable_rules is never shared with the server's threads). Progress comes
-from the run's checkpoint file (rows done), its summary from its last line.
+from the run's checkpoint file (rows done), its summary from its last line. Each job
+keeps a record (job.json) in its folder, so that with `zhike serve --workers N` the
+process that did not take the upload still shows the job, its progress and its files.
 """
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from pathlib import Path
 from ..i18n import tr
 
 FORMATS = ("csv", "xlsx", "jsonl")
+_RECORD = "job.json"  # what a job's page shows, in its folder: any server process can show it
+_RECORDED = ("fmt", "lang", "state", "mapping", "mapping_ok", "rows_done", "summary", "messages", "started_wall")
 EXPLAIN_SECONDS = 60
 RUN_SECONDS = 3600
 _JOB = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -50,6 +54,7 @@ class Job:
     summary: str = ""  # the run's last line (rows in = classified + rejected)
     messages: list[str] = field(default_factory=list)
     started: float = 0.0
+    started_wall: float = 0.0  # time.time() at the start: another process tells a run abandoned by a restart
 
     @property
     def input(self) -> Path:
@@ -97,12 +102,42 @@ class BatchJobs:
         return job
 
     def get(self, job_id: str) -> Job | None:
+        """The job, from this process or, when another server process (`--workers`) took the upload,
+        from its folder's record."""
         if not _JOB.match(job_id or ""):
             return None
         with self._lock:
             job = self._jobs.get(job_id)
+        if job is None:
+            job = self._read(job_id)
         if job is not None:
             self._progress(job)
+        return job
+
+    def save(self, job: Job) -> None:
+        """Write the job's record (atomically) so that every server process sees the same job."""
+        record = {k: getattr(job, k) for k in _RECORDED}
+        tmp = job.folder / f"{_RECORD}.{os.getpid()}.tmp"
+        try:
+            tmp.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
+            tmp.replace(job.folder / _RECORD)
+        except OSError:
+            tmp.unlink(missing_ok=True)  # the folder went away (discarded): nothing to record
+
+    def _read(self, job_id: str) -> Job | None:
+        folder = self.root / job_id
+        try:
+            data = json.loads((folder / _RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("fmt") not in FORMATS:
+            return None
+        job = Job(job_id, folder, data["fmt"], str(data.get("lang") or "zh"))
+        for k in _RECORDED:
+            if k in data and k not in ("fmt", "lang"):
+                setattr(job, k, data[k])
+        if job.state == "running" and time.time() - float(job.started_wall or 0) > RUN_SECONDS + 60:
+            job.state, job.messages = "failed", [tr(job.lang, "The run stopped without a result.")]
         return job
 
     def forget(self, job: Job) -> None:
@@ -123,16 +158,19 @@ class BatchJobs:
                                   timeout=EXPLAIN_SECONDS, env=self._env(job), cwd=job.folder)
         except subprocess.TimeoutExpired:
             job.mapping, job.mapping_ok = tr(job.lang, "Reading the file took too long."), False
+            self.save(job)
             return
         job.mapping = _named(done.stdout, job).rstrip()
         job.mapping_ok = done.returncode in (0, 1) and bool(job.mapping)
         if not job.mapping_ok:
             job.messages = [_named(line, job) for line in done.stderr.splitlines() if line.strip()][-5:]
+        self.save(job)
 
     def start(self, job: Job) -> None:
         if job.state in ("running", "done"):
             return
-        job.state, job.started = "running", time.monotonic()
+        job.state, job.started, job.started_wall = "running", time.monotonic(), time.time()
+        self.save(job)
         threading.Thread(target=self._run, args=(job,), name=f"zhike-batch-{job.id[:6]}", daemon=True).start()
 
     def _run(self, job: Job) -> None:
@@ -144,6 +182,7 @@ class BatchJobs:
                                   stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             job.state, job.messages = "failed", [tr(job.lang, "The run took too long and was stopped.")]
+            self.save(job)
             return
         lines = [_named(line, job) for line in done.stderr.splitlines() if line.strip()]
         summary = next((ln for ln in reversed(lines) if ln.startswith("zhike batch:")), "")
@@ -152,6 +191,7 @@ class BatchJobs:
         job.state = "done" if done.returncode in (0, 1) and job.result.exists() else "failed"
         if job.state == "failed" and not job.messages:
             job.messages = [tr(job.lang, "The run stopped without a result.")]
+        self.save(job)
 
     def _progress(self, job: Job) -> None:
         if job.state != "running":

@@ -18,6 +18,10 @@ questionnaire anew for every request would simulate everything again (several ti
 slower per answer). A kept questionnaire is used only while its row still has that
 version (another process, a restart or a failed request make it stale: it is then
 rebuilt from the row), and it is given the compiled rulebase this request checked out.
+The look-ahead's memo is also saved with the row (Ranker.memo_dump), so that the process
+rebuilding it (`zhike serve --workers N` sends a rep's next request to any of them) goes
+on from it instead of simulating everything again (measured: p95 per answer 123 ms when
+rebuilt without it).
 """
 from __future__ import annotations
 
@@ -142,7 +146,8 @@ class InterviewService:
                     live = self._load(interview_id, compiled, lang)
                 with use(live.lang):
                     yield live
-                    version = self.store.save(interview_id, live.document(), self.rb.sha256, live.pending)
+                    version = self.store.save(interview_id, live.document(), self.rb.sha256, live.pending,
+                                              live.q.ranker.memo_dump())
             _park(live.q)
             with self._kept_lock:
                 self._kept[interview_id] = (version, live)
@@ -158,6 +163,8 @@ class InterviewService:
             loaded = sess.load_data(row.session, self.rb, "<interview>")
             q = Questionnaire(compiled, loaded.goals or None)
             sess.resume(q, loaded)
+            if not loaded.changed and row.rulebase_sha256 == self.rb.sha256:
+                q.ranker.memo_load(self.store.lookahead(interview_id))
             notices = list(loaded.notes) or [str(n) for n in row.session.get(NOTICES) or []]
             pending = None if loaded.changed else row.pending  # a new rulebase chooses its own next question
             return Live(interview_id, q, speaking, loaded.goals, pending, notices, dict(loaded.stale),

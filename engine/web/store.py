@@ -71,6 +71,15 @@ class Store:
         columns = {r[1] for r in db.execute("PRAGMA table_info(interviews)")}
         if "version" not in columns:  # a data folder from before rows had versions
             db.execute("ALTER TABLE interviews ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+        if "lookahead" not in columns:  # likewise, from before the look-ahead's memo was kept
+            db.execute("ALTER TABLE interviews ADD COLUMN lookahead BLOB")
+
+    def close(self) -> None:
+        """Close this thread's connection (before forking worker processes: a connection is never shared)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
@@ -110,14 +119,23 @@ class Store:
         found = self._db().execute("SELECT version FROM interviews WHERE id = ?", (interview_id,)).fetchone()
         return None if found is None else found[0]
 
-    def save(self, interview_id: str, session: dict[str, Any], rulebase_sha256: str, pending: str | None) -> int:
+    def lookahead(self, interview_id: str) -> bytes | None:
+        """The questionnaire's look-ahead memo saved with the interview (a cache; None: none kept)."""
+        if not valid_id(interview_id):
+            return None
+        found = self._db().execute("SELECT lookahead FROM interviews WHERE id = ?", (interview_id,)).fetchone()
+        return None if found is None else found[0]
+
+    def save(self, interview_id: str, session: dict[str, Any], rulebase_sha256: str, pending: str | None,
+             lookahead: bytes | None = None) -> int:
         """Replace the interview's state, in one transaction; returns its new version."""
         db = self._db()
         with db:
             db.execute("BEGIN IMMEDIATE")
             db.execute("UPDATE interviews SET session = ?, rulebase_sha256 = ?, pending = ?, updated = ?, "
-                       "version = version + 1 WHERE id = ?",
-                       (json.dumps(session, ensure_ascii=False), rulebase_sha256, pending, time.time(), interview_id))
+                       "lookahead = ?, version = version + 1 WHERE id = ?",
+                       (json.dumps(session, ensure_ascii=False), rulebase_sha256, pending, time.time(), lookahead,
+                        interview_id))
             found = db.execute("SELECT version FROM interviews WHERE id = ?", (interview_id,)).fetchone()
         return found[0] if found else 0
 

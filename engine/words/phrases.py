@@ -14,19 +14,28 @@ and is reported, so one pathological pattern cannot stall a batch.
 """
 from __future__ import annotations
 
+import re
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 from ..rules.model import Concept, PhraseTest, Rulebase
-from ..rules.patterns import MAX_TIMEOUTS, REGEX_TIMEOUT, compile_pattern
+from ..rules.patterns import MAX_TIMEOUTS, REGEX_TIMEOUT, case_variants, compile_pattern, first_chars
 from .clauses import Clause, split_clauses
 from .lexicon import Phrase, Segmenter, find
-from .similarity import ExampleIndex
+from .similarity import ExampleIndex, features
 
 # A clause shorter than this (in characters) is not compared with example sentences: short
 # courtesies share a few characters with any sentence that opens the same way.
 MIN_SIMILAR_CHARS = 5
 RECENT_MATCHES = 256  # results kept per compiled rulebase (a compiled rulebase serves one thread at a time)
+# What one utterance holds (see _Heard) is kept for this many distinct utterances: prospect sheets and
+# questionnaires repeat the same remarks across rows, and matching them is most of a phrase test's cost.
+KEPT_UTTERANCES = 4096
+# A pattern whose match can depend on what surrounds a clause (anchors, word boundaries, lookaround):
+# the " | "-joined text of all clauses is searched first (see _occurrences) and for such a pattern that
+# search is not implied by a clause's own match, so it must still be run on the row's text.
+_CONTEXTUAL = re.compile(r"[\^$]|\\[bBAZzGmMK<>]|\(\?<?[=!]|\(\*|\\[^dDwWsSu]")
 
 
 @dataclass
@@ -60,6 +69,19 @@ class _Occurrence:
     matched: str
     concept: str | None
     denied: bool
+
+
+@dataclass
+class _Heard:
+    """What one utterance (or one of the rep's notes) holds for the phrase tests, whatever the row:
+    the same text gives the same finds in any row but for the index of the utterance, which the row
+    supplies (`_combine`). Clauses are split as utterance 0."""
+
+    clauses: list[Clause]
+    words: list[tuple[PhraseTest, _Occurrence]]  # keyword and concept finds, clause by clause
+    patterns: dict[int, list[_Occurrence]]  # position in PhraseMatcher._regexes -> its finds, clause by clause
+    similar: dict[str, list[tuple[Clause, str, float, str, float]]]  # typology -> (clause, test, strength,
+    #                                                                   example, similarity), clause by clause
 
 
 class PhraseMatcher:
@@ -105,6 +127,11 @@ class PhraseMatcher:
         # many times, and each would cost REGEX_TIMEOUT again
         self._slow: set[tuple[str, str]] = set()
         self._recent: dict[tuple, tuple[dict[str, Hit], list[PhraseTimeout]]] = {}
+        self._contextual = frozenset(i for i, (_t, _c, regexes) in enumerate(self._regexes)
+                                     if any(_CONTEXTUAL.search(p) for p, _rx in regexes))
+        self._kept = _Kept(self)
+        self._firsts = [[first_chars(p) for p, _rx in regexes] for _t, _c, regexes in self._regexes]
+        self._variants: dict[str, frozenset[str]] = {}
 
     def match(self, utterances: list[str], notes: list[str] | None = None) -> dict[str, Hit]:
         """phrase test id -> the hit that satisfies it."""
@@ -130,44 +157,112 @@ class PhraseMatcher:
         found: dict[str, Hit] = {}
         timeouts: list[PhraseTimeout] = []
         for heard, texts in (("said", utterances), ("noted", notes or [])):
+            if not texts:
+                continue
+            kept = self._kept.heard(heard, texts)
+            if kept is not None:  # every utterance known or learnt without a pattern running out of time
+                self._combine(heard, kept, found)
+                continue
             clauses = [c for i, u in enumerate(texts) for c in split_clauses(u, i)]
             if not clauses:
                 continue
             occ = self._occurrences(clauses, heard, timeouts)
-            for test, found_at in occ.items():
-                self._settle(test, found_at, found)
+            for test, (t, os) in occ.items():
+                self._settle(test, t, [(o, o.clause.utterance) for o in os], found)
             if heard == "said":
-                self._similar(clauses, found)
+                self._place_similar([(c, c.utterance, self._likeness(c)) for c in clauses], found)
         return found, [t for t in timeouts if t.test.id not in found]
+
+    def _combine(self, heard: str, kept: list[_Heard], found: dict[str, Hit]) -> None:
+        """What `_occurrences`, `_settle` and `_similar` find in these utterances, from what each holds
+        (`_Heard`), in the same order: the first find of a test places it, and the first of the
+        strongest finds wins."""
+        occ: dict[str, tuple[PhraseTest, list[tuple[_Occurrence, int]]]] = {}
+        for u, h in enumerate(kept):
+            for test, o in h.words:
+                occ.setdefault(test.id, (test, []))[1].append((o, u))
+        whole = None
+        # in the order of self._regexes, as _occurrences tries them; those that found nothing add nothing
+        for position in sorted({p for h in kept for p in h.patterns}):
+            test, _cid, regexes = self._regexes[position]
+            if test.id in occ and any(not o.denied for o, _u in occ[test.id][1]):
+                continue
+            finds = [(o, u) for u, h in enumerate(kept) for o in h.patterns.get(position, ())]
+            if position in self._contextual:
+                # the row's joined text is searched first, as _occurrences does, and for this pattern
+                # that search can miss what a clause holds
+                if whole is None:
+                    whole = " | ".join(c.text for h in kept for c in h.clauses)
+                if not self._anywhere(regexes, whole):
+                    continue
+            occ.setdefault(test.id, (test, []))[1].extend(finds)
+        for test_id, (test, finds) in occ.items():
+            self._settle(test_id, test, finds, found)
+        if heard == "said":
+            self._place_similar([(c, u, like) for u, h in enumerate(kept) for c, like in h.similar], found)
+
+    def learn(self, heard: str, utterance: str) -> _Heard | None:
+        """What one utterance holds for the tests of `heard` (None: a pattern ran out of time on it, so
+        what it holds depends on the row: `_occurrences` says)."""
+        clauses = split_clauses(utterance, 0)
+        words = [w for c in clauses for w in self._words(c, heard)]
+        patterns: dict[int, list[_Occurrence]] = {}
+        whole = " | ".join(c.text for c in clauses)
+        present = self._present(whole)
+        for position, (test, cid, every) in enumerate(self._regexes):
+            if test.heard != heard:
+                continue
+            if self._slow and any((p, c.text) in self._slow for p, _rx in every for c in clauses):
+                return None
+            # only the patterns that can start with a character of the utterance: the others cannot match
+            regexes = [pr for pr, f in zip(every, self._firsts[position], strict=True)
+                       if f is None or not f.isdisjoint(present)]
+            if not regexes:
+                continue
+            if position not in self._contextual:
+                # a pattern that matches a clause matches the joined text: one search rules most out
+                try:
+                    if not any(rx.search(whole, timeout=REGEX_TIMEOUT) for _p, rx in regexes):
+                        continue
+                except TimeoutError:
+                    return None
+            for clause in clauses:
+                m = None
+                for _pattern, rx in regexes:
+                    try:
+                        m = rx.search(clause.text, timeout=REGEX_TIMEOUT)
+                    except TimeoutError:
+                        return None
+                    if m:
+                        break
+                if m and _fits(test, clause):
+                    patterns.setdefault(position, []).append(
+                        _Occurrence(clause.weight, clause, m.group(0), cid, clause.denied_at(m.start())))
+        similar = [(c, self._likeness(c)) for c in clauses] if heard == "said" else []
+        return _Heard(clauses, words, patterns, [(c, like) for c, like in similar if like])
+
+    def _present(self, text: str) -> set[str]:
+        """The characters of a text in all their cases (see first_chars)."""
+        out: set[str] = set()
+        variants = self._variants
+        for ch in set(text):
+            v = variants.get(ch)
+            if v is None:
+                v = variants[ch] = frozenset(case_variants(ch))
+            out |= v
+        return out
 
     def _occurrences(self, clauses: list[Clause], heard: str, timeouts: list[PhraseTimeout]
                      ) -> dict[str, tuple[PhraseTest, list[_Occurrence]]]:
         occ: dict[str, tuple[PhraseTest, list[_Occurrence]]] = {}
 
         def add(test: PhraseTest, o: _Occurrence) -> None:
-            if test.form == "question" and not o.clause.question:
-                return
-            if test.form == "statement" and o.clause.question:
-                return
-            occ.setdefault(test.id, (test, []))[1].append(o)
+            if _fits(test, o.clause):
+                occ.setdefault(test.id, (test, []))[1].append(o)
 
-        index = self._by_start
         for clause in clauses:
-            text = clause.text
-            seen: set[str] = set()
-            for i in range(len(text)):
-                for key in (text[i:i + 2], text[i]):
-                    for phrase, users in index.get(key, ()):
-                        if phrase.text in seen or not text.startswith(phrase.parts[0], i):
-                            continue
-                        seen.add(phrase.text)
-                        start = find(phrase, text)
-                        if start < 0:
-                            continue
-                        denied = clause.denied_at(start)
-                        for test, cid in users:
-                            if test.heard == heard:
-                                add(test, _Occurrence(clause.weight, clause, phrase.text, cid, denied))
+            for test, o in self._words(clause, heard):
+                occ.setdefault(test.id, (test, []))[1].append(o)
         spent = 0
         whole = " | ".join(c.text for c in clauses)  # one search of everything first: most patterns miss
         for test, cid, regexes in self._regexes:
@@ -191,6 +286,7 @@ class PhraseMatcher:
                         if len(self._slow) > 10_000:
                             self._slow.clear()
                         self._slow.add((pattern, clause.text))
+                        self._kept.clear()  # what was learnt of this clause assumed the pattern ran in time
                         timeouts.append(PhraseTimeout(test, pattern, clause.utterance))
                         continue
                     if m:
@@ -198,6 +294,28 @@ class PhraseMatcher:
                 if m:
                     add(test, _Occurrence(clause.weight, clause, m.group(0), cid, clause.denied_at(m.start())))
         return occ
+
+    def _words(self, clause: Clause, heard: str) -> list[tuple[PhraseTest, _Occurrence]]:
+        """The keywords and concept phrases in one clause, for the tests of `heard` it fits: the clause is
+        scanned once, position by position, trying the phrases that start with the characters there."""
+        out: list[tuple[PhraseTest, _Occurrence]] = []
+        index = self._by_start
+        text = clause.text
+        seen: set[str] = set()
+        for i in range(len(text)):
+            for key in (text[i:i + 2], text[i]):
+                for phrase, users in index.get(key, ()):
+                    if phrase.text in seen or not text.startswith(phrase.parts[0], i):
+                        continue
+                    seen.add(phrase.text)
+                    start = find(phrase, text)
+                    if start < 0:
+                        continue
+                    denied = clause.denied_at(start)
+                    for test, cid in users:
+                        if test.heard == heard and _fits(test, clause):
+                            out.append((test, _Occurrence(clause.weight, clause, phrase.text, cid, denied)))
+        return out
 
     def _anywhere(self, regexes: list[tuple[str, Any]], text: str) -> bool:
         """Whether any of the patterns can match somewhere (a time-out counts as maybe)."""
@@ -211,37 +329,91 @@ class PhraseMatcher:
                 return True
         return False
 
-    def _settle(self, test_id: str, found_at: tuple[PhraseTest, list[_Occurrence]], found: dict[str, Hit]) -> None:
-        """The strongest plain occurrence satisfies the test; only denied ones satisfy its twin."""
-        test, occurrences = found_at
-        plain = [o for o in occurrences if not o.denied]
+    def _settle(self, test_id: str, test: PhraseTest, occurrences: list[tuple[_Occurrence, int]],
+                found: dict[str, Hit]) -> None:
+        """The strongest plain occurrence satisfies the test; only denied ones satisfy its twin.
+        Each occurrence comes with the index of its utterance."""
+        plain = [ou for ou in occurrences if not ou[0].denied]
         if plain:
-            o = max(plain, key=lambda o: o.strength)
+            o, u = max(plain, key=lambda ou: ou[0].strength)
             key = test_id
         else:
-            o = max(occurrences, key=lambda o: o.strength)
+            o, u = max(occurrences, key=lambda ou: ou[0].strength)
             key = f"{test_id}!denied"
             if key not in self._twins:
                 return
-        found[key] = Hit(key, o.clause.utterance, o.clause.shown, o.matched, o.strength, o.concept,
-                         o.clause.question, heard=test.heard)
+        found[key] = Hit(key, u, o.clause.shown, o.matched, o.strength, o.concept, o.clause.question,
+                         heard=test.heard)
 
-    def _similar(self, clauses: list[Clause], found: dict[str, Hit]) -> None:
-        """Example-sentence hits: per clause, its nearest class within each typology, if close enough."""
+    def _likeness(self, clause: Clause) -> dict[str, tuple[int, float]]:
+        """Per typology, the nearest class's example to a clause if close enough: (its index, similarity)."""
+        out: dict[str, tuple[int, float]] = {}
+        if clause.negations or len(clause.text) < MIN_SIMILAR_CHARS:
+            return out  # a denial is not the statement its example makes; "谢谢你们" is like nothing
+        counts = Counter(features(clause.text))  # the same n-grams for every typology's index
+        for tid, index in self._examples.items():
+            near = index.nearest_counts(counts)
+            if not near:
+                continue
+            _cls, (sim, i) = max(near.items(), key=lambda kv: kv[1][0])
+            if sim >= self.threshold:
+                out[tid] = (i, sim)
+        return out
+
+    def _place_similar(self, likes: list[tuple[Clause, int, dict[str, tuple[int, float]]]],
+                       found: dict[str, Hit]) -> None:
+        """Example-sentence hits: per typology, clause by clause (with its utterance's index and its
+        `_likeness`), the nearest class if close enough and stronger than what holds the test already."""
         t = self.threshold
         for tid, index in self._examples.items():
-            for clause in clauses:
-                if clause.negations or len(clause.text) < MIN_SIMILAR_CHARS:
-                    continue  # a denial is not the statement its example makes; "谢谢你们" is like nothing
-                near = index.nearest(clause.text)
-                if not near:
+            for clause, u, like in likes:
+                near = like.get(tid)
+                if near is None:
                     continue
-                cls, (sim, i) = max(near.items(), key=lambda kv: kv[1][0])
-                if sim < t:
-                    continue
+                i, sim = near
                 strength = clause.weight * (0.5 + 0.5 * (sim - t) / (1 - t)) if t < 1 else clause.weight
-                key = self._example_tests[(tid, cls)]
+                key = self._example_tests[(tid, index.examples[i][0])]
                 if key in found and found[key].strength >= strength:
                     continue
-                found[key] = Hit(key, clause.utterance, clause.shown, index.examples[i][1], round(strength, 4),
+                found[key] = Hit(key, u, clause.shown, index.examples[i][1], round(strength, 4),
                                  None, clause.question, sim)
+
+
+def _fits(test: PhraseTest, clause: Clause) -> bool:
+    """Whether a clause has the form a test asks for (a question, a statement, or either)."""
+    if test.form == "question":
+        return clause.question
+    return not (test.form == "statement" and clause.question)
+
+
+class _Kept:
+    """What recent utterances hold (`_Heard`), per (heard, text), least recently used dropped first:
+    bounded, so memory stays flat however long the list."""
+
+    def __init__(self, matcher: PhraseMatcher, size: int = KEPT_UTTERANCES):
+        self.matcher, self.size = matcher, size
+        self._kept: OrderedDict[tuple[str, str], _Heard | None] = OrderedDict()
+
+    def heard(self, heard: str, texts: list[str]) -> list[_Heard] | None:
+        """What each of these utterances holds, or None if a pattern ran out of time on one of them."""
+        out: list[_Heard] = []
+        for text in texts:
+            key = (heard, text)
+            if key in self._kept:
+                self._kept.move_to_end(key)
+                h = self._kept[key]
+            else:
+                h = self.matcher.learn(heard, text)
+                self._kept[key] = h
+                if len(self._kept) > self.size:
+                    self._kept.popitem(last=False)
+            if h is None:
+                return None
+            out.append(h)
+        return out
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+    def __len__(self) -> int:
+        return len(self._kept)

@@ -75,21 +75,30 @@ class ExampleIndex:
 
     def nearest(self, text: str) -> dict[str, tuple[float, int]]:
         """class id -> (cosine similarity, index of its nearest example) for a normalised clause."""
-        counts = Counter(features(text))
+        return self.nearest_counts(Counter(features(text)))
+
+    def nearest_counts(self, counts: Counter[str]) -> dict[str, tuple[float, int]]:
+        """`nearest` of a clause given as its n-gram counts (one count serves every typology's index)."""
         if not counts:
             return {}
         weights = {f: (1 + math.log(tf)) * self.idf.get(f, self.max_idf) for f, tf in counts.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         dots: dict[int, float] = {}
-        shared: Counter[int] = Counter()
+        shared: dict[int, int] = {}
+        postings = self.postings
         for f, w in weights.items():
-            for i, dw in self.postings.get(f, ()):
-                dots[i] = dots.get(i, 0.0) + w / norm * dw
-                if _long(f):
-                    shared[i] += 1
+            found = postings.get(f)
+            if not found:
+                continue
+            scaled = w / norm  # as `w / norm * dw` groups it
+            long = _long(f)
+            for i, dw in found:
+                dots[i] = dots.get(i, 0.0) + scaled * dw
+                if long:
+                    shared[i] = shared.get(i, 0) + 1
         best: dict[str, tuple[float, int]] = {}
         for i, s in dots.items():
-            if shared[i] < MIN_SHARED:
+            if shared.get(i, 0) < MIN_SHARED:
                 continue
             cls = self.examples[i][0]
             if s > best.get(cls, (0.0, -1))[0]:

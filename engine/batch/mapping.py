@@ -287,25 +287,18 @@ class Plan:
                 key = (index, lang or (lang := current_lang()), raw)
                 kept = self._read.get(key)
                 if kept is None:
-                    try:
-                        kept = (_cell_value(raw, f, tr), None)
-                    except ValueProblem as e:
-                        kept = (None, str(e))
+                    kept = _read_cell(raw, f, tr)
                     if len(self._read) >= KEPT_CELLS:
                         del self._read[next(iter(self._read))]
                     self._read[key] = kept
-                value, why = kept
-                if why is not None:
-                    problems.append(CellProblem(index, column, why))
-                    continue
-                if type(value) is list:
-                    value = list(value)  # the profile's own: a row may extend it
             else:
-                try:
-                    value = _cell_value(raw, f, tr)
-                except ValueProblem as e:
-                    problems.append(CellProblem(index, column, str(e)))
-                    continue
+                kept = _read_cell(raw, f, tr)
+            value, why = kept
+            if why is not None:
+                problems.append(CellProblem(index, column, why))
+                continue
+            if type(value) is list:
+                value = list(value)  # the profile's own: a row may extend it (a kept value is shared)
             if value is None:
                 continue
             if f.id == RESERVED_UTTERANCES:
@@ -334,6 +327,14 @@ def header_known(rb: Rulebase) -> Callable[[str], bool]:
 def fact_by_id(rb: Rulebase, fid: str) -> FactDef:
     """A fact of the rulebase, or the rep's notes (not a catalogue fact, but a column may hold them)."""
     return REP_NOTES_FACT if fid == REP_NOTES else rb.facts[fid]
+
+
+def _read_cell(raw: Any, f: FactDef, tr: Translation | None) -> tuple[Any, str | None]:
+    """(its value, None) or (None, why it fits nothing): what Plan.read keeps of a cell."""
+    try:
+        return _cell_value(raw, f, tr), None
+    except ValueProblem as e:
+        return None, str(e)
 
 
 def _cell_value(raw: Any, f: FactDef, tr: Translation | None) -> Any:

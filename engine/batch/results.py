@@ -227,30 +227,9 @@ class Composer:
         return self._rationales[rule.id]
 
 
-def class_text(rb: Rulebase, tid: str, cls: str | None, lang: str) -> str | None:
-    if cls is None:
-        return None
-    t = rb.typologies[tid]
-    return t.classes[cls].label.get(lang) if cls in t.classes else cls
-
-
 def percent(confidence: float | None) -> str | None:
     """0.9025 → "90%": how a manager reads a certainty."""
     return None if confidence is None else f"{confidence:.0%}"
-
-
-def questions(missing: list[str], rb: Rulebase, lang: str, n: int = QUESTIONS) -> str | None:
-    """The `n` most useful questions still open, in words (numbered, in one cell)."""
-    asked: list[str] = []
-    for fid in missing:  # most useful first: stop at the n-th (a row may miss ~100 facts)
-        f = rb.facts.get(fid)
-        if f is not None and f.question:
-            asked.append(f.question.get(lang))
-            if len(asked) == n:
-                break
-    if not asked:
-        return None
-    return " ".join(tr(lang, "{n}. {question}", n=i, question=_one_line(q)) for i, q in enumerate(asked, 1))
 
 
 def _one_line(s: str) -> str:

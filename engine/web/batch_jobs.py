@@ -28,7 +28,7 @@ from ..i18n import tr
 
 FORMATS = ("csv", "xlsx", "jsonl")
 _RECORD = "job.json"  # what a job's page shows, in its folder: any server process can show it
-_RECORDED = ("fmt", "lang", "state", "mapping", "mapping_ok", "rows_done", "summary", "messages", "started_wall")
+_RECORDED = ("fmt", "lang", "state", "mapping", "mapping_ok", "rows_done", "summary", "messages", "started")
 EXPLAIN_SECONDS = 60
 RUN_SECONDS = 3600
 _JOB = re.compile(r"^[A-Za-z0-9_-]{32}$")
@@ -53,8 +53,7 @@ class Job:
     rows_done: int = 0
     summary: str = ""  # the run's last line (rows in = classified + rejected)
     messages: list[str] = field(default_factory=list)
-    started: float = 0.0
-    started_wall: float = 0.0  # time.time() at the start: another process tells a run abandoned by a restart
+    started: float = 0.0  # time.time() at the start: another process tells a run abandoned by a restart
 
     @property
     def input(self) -> Path:
@@ -136,7 +135,7 @@ class BatchJobs:
         for k in _RECORDED:
             if k in data and k not in ("fmt", "lang"):
                 setattr(job, k, data[k])
-        if job.state == "running" and time.time() - float(job.started_wall or 0) > RUN_SECONDS + 60:
+        if job.state == "running" and time.time() - float(job.started or 0) > RUN_SECONDS + 60:
             job.state, job.messages = "failed", [tr(job.lang, "The run stopped without a result.")]
         return job
 
@@ -169,7 +168,7 @@ class BatchJobs:
     def start(self, job: Job) -> None:
         if job.state in ("running", "done"):
             return
-        job.state, job.started, job.started_wall = "running", time.monotonic(), time.time()
+        job.state, job.started = "running", time.time()
         self.save(job)
         threading.Thread(target=self._run, args=(job,), name=f"zhike-batch-{job.id[:6]}", daemon=True).start()
 

@@ -70,7 +70,7 @@ def test_an_utterance_whose_pattern_ran_out_of_time_is_not_kept(bundled_rb):
     test, cid, regexes = next(e for e in m._regexes if e[0].heard == "said")
     i = m._regexes.index((test, cid, regexes))
     m._regexes[i] = (test, cid, [(regexes[0][0], _Slow())])
-    m._firsts[i] = [None]  # always tried
+    m._open.setdefault("said", []).append((i, 0))  # always tried
     hits, slow = m.match_checked(["预算用完了"])
     assert m._kept._kept.get(("said", "预算用完了")) is None  # what it holds depends on the row's time
     assert [t.test.id for t in slow] == [test.id] or test.id in hits

@@ -174,7 +174,7 @@ class RowClassifier:
                 return hit, None, None
         self.misses += 1
         try:
-            result = infer(self.compiled, profile)
+            result = infer(self.compiled, profile, missing_per_typology=False)  # a row shows the overall list
         except InferenceError as e:
             return None, "inference", str(e)
         out = self.results(result)

@@ -49,6 +49,7 @@ from ..rules.model import (
     walk,
 )
 from ..words.phrases import PhraseMatcher
+from .driver import Driver
 
 # Every rule of a ruleset matches its pass marker, so this bounds the rules matching any one
 # fact. Past 64, durable_rules fails (error 303) or, as measured here with 98 rules and
@@ -321,13 +322,14 @@ class CompiledRulebase:
     phrases: PhraseMatcher
     max_level: int
     lock: threading.Lock
+    driver: Driver  # how inference runs the rulesets (durable's Host API stays usable: on_fire below)
     passes: dict[int, list[str]] = field(default_factory=dict)  # level -> rulesets of that pass
     keys: dict[str, frozenset] = field(default_factory=dict)  # ruleset -> (t, k) of the facts its rules test
     blind: frozenset[str] = frozenset()  # rulesets one of whose rules can fire with no fact (only negations)
     # rulesets holding strategies only: they give advice, never evidence or facts, so a run that only
     # compares conclusions (the questionnaire's look-ahead) can leave them out
     advice_only: frozenset[str] = frozenset()
-    on_fire: Callable[[int, dict], None] | None = None
+    on_fire: Callable[[int, dict], None] | None = None  # the actions' target when driven through `host`
     closed: bool = False
     cache: dict = field(default_factory=dict)  # per-rulebase data other stages precompute once
 
@@ -380,6 +382,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
     passes: dict[int, list[str]] = {}
     keys: dict[str, frozenset] = {}
     blind: set[str] = set()  # rulesets with a rule that can fire on the pass marker alone
+    actions: dict[str, dict[str, int]] = {}  # ruleset -> rule name -> production index (for the driver)
     advice_only: set[str] = set()
     for level in sorted(by_level):
         rules = by_level[level]
@@ -388,6 +391,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
             chunk = rules[start:start + PRODUCTIONS_PER_RULESET]
             rs = {rname: rule for rname, rule, _ in chunk}
             rs["sink"] = dict(copy.deepcopy(_SINK), run=action_for(-1))
+            actions[name] = {rname: i for rname, _, i in chunk} | {"sink": -1}
             definitions[name] = rs
             names.append(name)
             passes.setdefault(level, []).append(name)
@@ -400,7 +404,7 @@ def compile_rulebase(rb: Rulebase) -> CompiledRulebase:
     phrases = [c for p in productions for c in walk(p.when) if isinstance(c, PhraseTest)]
     max_level = max([p.level for p in productions] + [t.level for t in rb.typologies.values()] + [0])
     compiled = CompiledRulebase(rb, host, names, productions, PhraseMatcher(phrases, rb), max_level,
-                                threading.Lock(), passes=passes, keys=keys, blind=frozenset(blind),
+                                threading.Lock(), Driver(host, actions), passes=passes, keys=keys, blind=frozenset(blind),
                                 advice_only=frozenset(advice_only))
     compiled_holder.append(compiled)
     return compiled

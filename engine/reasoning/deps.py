@@ -126,12 +126,14 @@ class Deps:
 
 
 def missing_facts(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
-             derived: set[str]) -> tuple[dict, list]:
+                  derived: set[str], per_typology: bool = True) -> tuple[dict, list]:
     """Unknown facts that unfired rules test, per typology and overall, most useful first.
 
     A rule that has not fired may still fire once more is known: the facts it
     tests, and those behind the conclusions and derived facts it waits on, are
     what a rep should find out next. "Most useful" = tested by the most rules.
+    per_typology=False leaves the per-typology lists out (the first value is then
+    empty): a batch row shows only the overall list, and the lists are most of the cost.
     """
     deps = Deps.of(compiled)
     known = 0
@@ -147,11 +149,11 @@ def missing_facts(compiled: CompiledRulebase, profile: Profile, fired_ids: set[s
     for tid, rules in deps.evidencers.items():
         if fired_ids.isdisjoint(deps.evidencer_set[tid]):
             mask = deps.every[tid] & unknown  # the usual case: none of its rules fired (precomputed union)
-            if mask:
+            if per_typology and mask:
                 if gone is None:
                     gone = _known(profile, derived)
                 per_typ[tid] = _without(deps.ranked[tid], deps.ranked_at[tid], gone)
-            else:
+            elif per_typology:
                 per_typ[tid] = []
             union |= mask
             continue
@@ -161,7 +163,8 @@ def missing_facts(compiled: CompiledRulebase, profile: Profile, fired_ids: set[s
                 mask |= closure[rid]
         mask &= unknown
         union |= mask
-        per_typ[tid] = [f for b, f in deps.ranked_bits[tid] if mask & b] if mask else []
+        if per_typology:
+            per_typ[tid] = [f for b, f in deps.ranked_bits[tid] if mask & b] if mask else []
     if not union:
         overall = []
     elif union == deps.overall_mask & unknown:  # every fact that may matter and is not known

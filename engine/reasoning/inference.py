@@ -10,9 +10,12 @@ passes match it.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from orjson import loads as _loads
 
 from ..errors import InferenceError
 from ..i18n import N_, _, tr
@@ -32,6 +35,7 @@ from ..words.phrases import Hit, PhraseTimeout
 from .compiler import CompiledRulebase
 from .deps import Deps as _Deps
 from .deps import missing_facts as _missing
+from .driver import EngineRejected
 from .profile import Profile
 
 _sid_counter = itertools.count(1)
@@ -54,7 +58,7 @@ def combine(weights: list[float]) -> float:
     return (mb - md) / (1 - min(mb, md))
 
 
-@dataclass
+@dataclass(slots=True)
 class Matched:
     """One fact a rule matched: an answer, a derived fact, a phrase or a conclusion."""
 
@@ -68,17 +72,18 @@ class Matched:
 
 
 class MatchedFacts(Sequence):
-    """The facts a firing matched, decoded from the engine's message only when someone reads them:
-    most firings in a batch run are never explained, and decoding is most of an action's cost."""
+    """The facts a firing matched, parsed and decoded from the engine's message text only when
+    someone reads them: most firings in a batch run are never explained."""
 
     __slots__ = ("_ctx", "_items", "_message")
 
-    def __init__(self, message: Any, ctx: tuple[dict, tuple[list[str], list[str]]]):
+    def __init__(self, message: str, ctx: tuple[dict, tuple[list[str], list[str]]]):
         self._message, self._ctx, self._items = message, ctx, None
 
     def _load(self) -> list[Matched]:
         if self._items is None:
-            self._items = _decode(self._message, *self._ctx)
+            # the engine's action text is {"<rule name>": <what the rule matched>}
+            self._items = _decode(next(iter(_loads(self._message).values())), *self._ctx)
         return self._items
 
     def __getitem__(self, i):
@@ -134,23 +139,22 @@ def _decode(message: Any, phrase_hits: dict[str, Hit], texts: tuple[list[str], l
     return unique
 
 
-def _lowest_confidence(message: Any) -> float:
-    """The lowest confidence among the conclusions a firing matched (1.0 if none)."""
+_CONFIDENCE = re.compile(r'"cf":\s*(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)')
+
+
+def _lowest_confidence(message: str) -> float:
+    """The lowest confidence among the conclusions and phrases a firing matched (1.0 if none), read
+    from the action's text: only those facts carry `cf`, and inside a JSON string the key's quotes
+    would be escaped, so no value can pass for one."""
     low = 1.0
-    stack = [message]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, dict):
-            if x.get("t") in ("c", "p") and "sid" in x:
-                low = min(low, x.get("cf", 1.0))
-            elif "sid" not in x:
-                stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
+    for cf in _CONFIDENCE.findall(message):
+        v = float(cf)
+        if v < low:
+            low = v
     return low
 
 
-@dataclass
+@dataclass(slots=True)
 class Because:
     """One fired rule in a conclusion's trace."""
 
@@ -160,7 +164,7 @@ class Because:
     facts: list[Matched]
 
 
-@dataclass
+@dataclass(slots=True)
 class Conclusion:
     typology: Typology
     value: str | None
@@ -171,14 +175,14 @@ class Conclusion:
     missing: list[str]
 
 
-@dataclass
+@dataclass(slots=True)
 class StrategyResult:
     strategy: Strategy
     confidence: float
     facts: list[Matched]
 
 
-@dataclass
+@dataclass(slots=True)
 class Derived:
     fact: str
     value: Any
@@ -186,7 +190,7 @@ class Derived:
     facts: list[Matched]
 
 
-@dataclass
+@dataclass(slots=True)
 class Warning_:
     text: Text
     rule: Rule | Strategy  # a strategy too, when its `said:` pattern ran out of time
@@ -220,7 +224,7 @@ class _Run:
     texts: tuple[list[str], list[str]]  # what the customer said, what the rep noted
     phrase_hits: dict[str, Hit]
     conclusions: dict[str, Conclusion] = field(default_factory=dict)
-    fired: dict[int, Any] = field(default_factory=dict)  # production index -> the engine's first match
+    fired: dict[int, str] = field(default_factory=dict)  # production index -> the engine's first match
     order: list[int] = field(default_factory=list)
     evidence: dict[str, list[tuple[int, str, float]]] = field(default_factory=dict)
     pending: list[dict] = field(default_factory=list)
@@ -231,20 +235,16 @@ class _Run:
     absorbed: int = 0
     error: str | None = None
 
-    def on_fire(self, index: int, message: Any) -> None:
-        # Runs inside a durable_rules action, once per match: keep it to a dict
-        # lookup (a rule counts once however many ways it matches). The rest
-        # happens in absorb() after the pass. durable_rules would swallow an
-        # exception into the state; we keep it and raise it to the caller.
-        try:
+    def on_fire(self, index: int, message: str) -> None:
+        # Runs once per match the engine queues (see driver.py): keep it to a dict lookup (a
+        # rule counts once however many ways it matches; the message text is parsed in absorb()
+        # only for the first). An exception here is kept and raised to the caller after the call.
+        if index not in self.fired:
             if index < 0:
-                raise RuntimeError("the sink rule fired")
-            if index not in self.fired:
-                self.fired[index] = message
-                self.order.append(index)
-        except Exception as e:
-            p = self.compiled.productions[index] if 0 <= index < len(self.compiled.productions) else None
-            self.error = f"{type(e).__name__} in the action of {getattr(p, 'id', index)}: {e}"
+                self.error = "the sink rule fired"
+                return
+            self.fired[index] = message
+            self.order.append(index)
 
     def absorb(self) -> None:
         """Turn this pass's firings into evidence, derived facts, warnings and strategies."""
@@ -292,16 +292,16 @@ def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
 
 
 def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list[dict]) -> None:
-    host = compiled.host
+    driver = compiled.driver
     for name in names:
         try:
-            state = host.assert_facts(name, facts)
-        except Exception as e:  # durable's own exceptions carry .message
-            raise InferenceError(_("the rule engine rejected facts: {reason}", reason=getattr(e, "message", e))) from e
+            driver.assert_facts(name, facts, run.on_fire)
+        except EngineRejected as e:
+            raise InferenceError(_("the rule engine rejected facts: {reason}", reason=e.message)) from e
+        except Exception as e:
+            raise InferenceError(_("a rule's action failed: {reason}", reason=f"{type(e).__name__}: {e}")) from e
         if run.error:
             raise InferenceError(run.error)
-        if isinstance(state, dict) and state.get("exception"):
-            raise InferenceError(_("a rule's action failed: {reason}", reason=state["exception"]))
 
 
 def _conclude(run: _Run, typ: Typology) -> Conclusion:
@@ -341,14 +341,18 @@ def _phrase_fact(sid: str, hit: Hit) -> dict:
     return fact
 
 
+def _ignore(index: int, message: str) -> None:
+    """Retraction fires nothing (the pass markers go first), and if it did, it would not count."""
+
+
 def _clean(compiled: CompiledRulebase, sid: str, used: list[tuple[str, list[dict]]], failed: bool) -> None:
     """Leave the sid empty for the next profile: retract every fact asserted, pass markers first
     so that no rule can complete (and fire) while the rest goes. After a failure the sid's state
     may also hold the engine's record of the exception, so the next profile gets a fresh sid."""
-    host = compiled.host
+    driver = compiled.driver
     try:
         for name, batch in used:
-            host.retract_facts(name, [batch[-1], *batch[:-1]])
+            driver.retract_facts(name, [batch[-1], *batch[:-1]], _ignore)
     except Exception:  # a failed run may have left the state half-built
         failed = True
     if failed:
@@ -385,7 +389,8 @@ def _timeout_warnings(compiled: CompiledRulebase, slow: list[PhraseTimeout]) -> 
     return out
 
 
-def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, advice: bool = True) -> Result:
+def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, advice: bool = True,
+          missing_per_typology: bool = True) -> Result:
     """Run the rulebase on one profile and explain every conclusion.
 
     missing=False skips the missing-facts analysis (Result.missing and each
@@ -393,7 +398,8 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
     conclusions, such as the questionnaire's look-ahead. advice=False also leaves
     out the rulesets that hold only strategies (Result.strategies then lacks them):
     strategies never give evidence or facts, so conclusions and derived facts are
-    the same, for about a fifth less engine work.
+    the same, for about a fifth less engine work. missing_per_typology=False computes
+    only Result.missing (each Conclusion.missing stays empty): what a batch row shows.
     """
     if compiled.closed:
         raise InferenceError(_("this compiled rulebase has been closed"))
@@ -407,7 +413,6 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
                       if profile.utterances or profile.rep_notes else ({}, []))
         run = _Run(compiled, sid, (profile.utterances, profile.rep_notes), hits)
         run.warnings.extend(_timeout_warnings(compiled, slow))
-        compiled.on_fire = run.on_fire
         used: list[tuple[str, list[dict]]] = []
         failed = True
         try:
@@ -439,12 +444,12 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
                 run.absorb()
             failed = False
         finally:
-            compiled.on_fire = None
             _clean(compiled, sid, used, failed)
     prods = compiled.productions
     fired_ids = {prods[i].id for i in run.order}
     derived_ids = {d.fact for d in run.derived}
-    per_typ, overall = _missing(compiled, profile, fired_ids, derived_ids) if missing else ({}, [])
+    per_typ, overall = (_missing(compiled, profile, fired_ids, derived_ids, missing_per_typology) if missing
+                        else ({}, []))
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}

@@ -130,7 +130,21 @@ class PhraseMatcher:
         self._contextual = frozenset(i for i, (_t, _c, regexes) in enumerate(self._regexes)
                                      if any(_CONTEXTUAL.search(p) for p, _rx in regexes))
         self._kept = _Kept(self)
-        self._firsts = [[first_chars(p) for p, _rx in regexes] for _t, _c, regexes in self._regexes]
+        # per `heard`: its pattern positions, and (position, k) of each pattern by the characters it can
+        # start with (None: any) — an utterance tries only the patterns its characters can start
+        self._of_heard: dict[str, list[int]] = {}
+        self._open: dict[str, list[tuple[int, int]]] = {}
+        self._by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}
+        for position, (test, _cid, regexes) in enumerate(self._regexes):
+            self._of_heard.setdefault(test.heard, []).append(position)
+            for k, (pattern, _rx) in enumerate(regexes):
+                chars = first_chars(pattern)
+                if chars is None:
+                    self._open.setdefault(test.heard, []).append((position, k))
+                    continue
+                by_char = self._by_char.setdefault(test.heard, {})
+                for ch in chars:
+                    by_char.setdefault(ch, []).append((position, k))
         self._variants: dict[str, frozenset[str]] = {}
 
     def match(self, utterances: list[str], notes: list[str] | None = None) -> dict[str, Hit]:
@@ -208,17 +222,21 @@ class PhraseMatcher:
         words = [w for c in clauses for w in self._words(c, heard)]
         patterns: dict[int, list[_Occurrence]] = {}
         whole = " | ".join(c.text for c in clauses)
-        present = self._present(whole)
-        for position, (test, cid, every) in enumerate(self._regexes):
-            if test.heard != heard:
-                continue
-            if self._slow and any((p, c.text) in self._slow for p, _rx in every for c in clauses):
-                return None
-            # only the patterns that can start with a character of the utterance: the others cannot match
-            regexes = [pr for pr, f in zip(every, self._firsts[position], strict=True)
-                       if f is None or not f.isdisjoint(present)]
-            if not regexes:
-                continue
+        if self._slow and any((p, c.text) in self._slow for position in self._of_heard.get(heard, ())
+                              for p, _rx in self._regexes[position][2] for c in clauses):
+            return None
+        # only the patterns that can start with a character of the utterance: the others cannot match
+        candidates = set(self._open.get(heard, ()))
+        by_char = self._by_char.get(heard, {})
+        for ch in self._present(whole):
+            starting = by_char.get(ch)
+            if starting:
+                candidates.update(starting)
+        chosen: dict[int, list[tuple[str, Any]]] = {}
+        for position, k in sorted(candidates):  # in the order of self._regexes, as _occurrences tries them
+            chosen.setdefault(position, []).append(self._regexes[position][2][k])
+        for position, regexes in chosen.items():
+            test, cid, _every = self._regexes[position]
             if position not in self._contextual:
                 # a pattern that matches a clause matches the joined text: one search rules most out
                 try:

@@ -79,13 +79,15 @@ class ExampleIndex:
 
     def nearest_counts(self, counts: Counter[str]) -> dict[str, tuple[float, int]]:
         """`nearest` of a clause given as its n-gram counts (one count serves every typology's index)."""
-        if not counts:
+        postings = self.postings
+        # an example needs MIN_SHARED long n-grams in common: without that many in the index at all,
+        # no example can be close (most clauses, and most typologies' examples)
+        if sum(1 for f in counts if len(f) >= 2 and f in postings) < MIN_SHARED:
             return {}
         weights = {f: (1 + math.log(tf)) * self.idf.get(f, self.max_idf) for f, tf in counts.items()}
         norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
         dots: dict[int, float] = {}
         shared: dict[int, int] = {}
-        postings = self.postings
         for f, w in weights.items():
             found = postings.get(f)
             if not found:

@@ -208,3 +208,70 @@ def test_bundled_rulebase_aliases_map(bundled_rb):
     prof, _ = plan.profile(["owner", "Open - Not Contacted", "Closed Won", "5-25", "0-3 months"])
     assert prof.facts == {"position_level": "business_owner", "contact_status": "not_contacted",
                           "contract_status": "returned", "buyer_size": "small", "buying_horizon": "within_3_months"}
+
+
+def _gives(plan):
+    return {p.name: (p.fact.id if p.fact else sorted(p.multi.facts) if p.multi else None) for p in plan.plans}
+
+
+def test_a_header_is_read_by_its_head_word_or_as_two_headers_run_together(bundled_rb):
+    """购房预算 is a 预算 and 经纪人备注 a 备注 (a Chinese compound names its kind last); 职称/职务 and a bilingual
+    阶段 Stage are two headers of one column. Known unmapped headers, and heads whose qualifier changes the
+    meaning (销售渠道 is the customer's own channels, 资金来源 is not how we met), are not read this way."""
+    title = "job_title" if "job_title" in bundled_rb.facts else "position_level"
+    headers = ["购房预算", "经纪人备注", "带看进度", "店主原话", "职称/职务", "阶段 Stage", "运费预算 Budget", "KP (Y/N)",
+               "生命周期阶段", "销售渠道", "资金来源", "装修风格", "医院等级", "商机金额(元)", "下次拜访日期"]
+    gives = {h: _gives(build_plan([h], bundled_rb))[h] for h in headers}  # one at a time: one column per fact
+    plan = build_plan(["商机金额"], bundled_rb)
+    assert gives["购房预算"] == "has_money" and gives["运费预算 Budget"] == "has_money"
+    assert gives["经纪人备注"] == "rep_notes" and gives["店主原话"] == "utterances"
+    assert {"contact_status", "contract_status", "payment_status"} <= set(gives["带看进度"])
+    assert gives["阶段 Stage"] == gives["带看进度"]
+    assert gives["职称/职务"] == title and gives["KP (Y/N)"] == "has_authority"
+    for name in ("生命周期阶段", "销售渠道", "资金来源", "装修风格", "医院等级", "商机金额(元)", "下次拜访日期"):
+        assert gives[name] is None, name
+    assert "deal amount" in plan.plans[0].note  # said why, for --explain-map
+
+
+def test_status_columns_of_chinese_sheets_are_stages(bundled_rb):
+    """跟进状态 / 客户状态 hold stage words in Chinese sheets (样机试用, 成交客户); the contact status words still work."""
+    plan = build_plan(["跟进状态"], bundled_rb)
+    assert plan.read(["样机试用"])[0].facts == {"contact_status": "active", "on_trial": True}
+    assert plan.read(["成交客户"])[0].facts["contract_status"] == "returned"
+    assert plan.read(["未联系"])[0].facts == {"contact_status": "not_contacted"}
+    assert plan.read(["已失联"])[0].facts == {"contact_status": "lapsed"}
+    prof, problems = plan.read(["暂不考虑"])  # not 考虑 (considering): says nothing, and no warning
+    assert not prof.facts and not problems
+
+
+@pytest.mark.parametrize(("header", "cell", "fact", "value"), [
+    ("客户级别", "A(重点客户)", "has_need", True),  # 悟空CRM's levels: the letter before the bracket
+    ("客户级别", "C(非优先客户)", "has_need", None),
+    ("意向 Intent", "High", "has_need", True),
+    ("意向星级", "★★★★", "has_need", True),
+    ("职务", "厂长助理", "job_title", "staff_member"),  # the word that ends the title names it
+    ("职务", "主任医师", "job_title", "staff_member"),
+    ("职务", "总工程师", "job_title", "director"),
+    ("渠道", "老客户介绍", "contact_channel", None),  # referred by an existing customer: not one itself
+    ("预算", "$1500/柜", "has_money", True),
+    ("预算", "1200-1500美金", "has_money", True),
+    ("预算", "落地30以内", "has_money", True),
+    ("预算", "15万全包", "has_money", True),
+    ("预算", "10万+", "has_money", True),
+    ("预算", "2千左右", "has_money", True),
+    ("预算", "面议", "has_money", None),
+    ("是否KP", "-", "has_authority", None),
+])
+def test_more_cells_as_sheets_write_them(bundled_rb, header, cell, fact, value):
+    if fact == "job_title" and fact not in bundled_rb.facts:
+        pytest.skip("this rulebase reads the rank from the title")
+    plan = build_plan([header], bundled_rb)
+    prof, problems = plan.read([cell])
+    assert not problems, problems
+    assert prof.facts.get(fact) == value
+
+
+def test_a_date_is_not_read_as_an_amount(bundled_rb):
+    plan = build_plan(["预算"], bundled_rb)
+    prof, problems = plan.read(["2024年"])
+    assert "has_money" not in prof.facts and len(problems) == 1

@@ -9,6 +9,11 @@ the user, so the table gives them in zh and en.
 Three kinds of entry: `aliases:` keyed by fact id (`has_money@amount` is a second
 entry for `has_money`), `rep_notes` among them for the rep's own notes; and
 `several:` for a column whose values each set several facts (a CRM's 阶段).
+
+A header that is not listed is still read as a listed one when it ends with one of
+the `heads:` (购房预算 is a 预算, 经纪人备注 a 备注: a Chinese compound names its
+kind last) or is two listed headers of the same column run together (职称/职务):
+`AliasTable` answers for those keys too, unless the header is a known unmapped one.
 """
 from __future__ import annotations
 
@@ -31,6 +36,61 @@ class Alias:
     translation: Translation | None
     origin: Text  # e.g. "HubSpot Buying Role", for --explain-map
     multi: Multi | None = None  # a column that sets several facts (then `fact` is "")
+
+
+class AliasTable(dict):
+    """header key -> the aliases it can be: the listed headers, and (through `in` and `[]`) the headers
+    read as a listed one — ending with a head word (购房预算 → 预算) or made of two listed headers of the
+    same column (职称职务 → 职称) — except the headers known to map to nothing (`unmapped`)."""
+
+    DERIVED_KEPT = 4096  # header keys looked up and kept, per table
+
+    def __init__(self, listed: dict[str, list[Alias]], heads: list[str], unmapped: set[str]):
+        super().__init__(listed)
+        self._heads = sorted((h for h in heads if dict.__contains__(self, h)), key=len, reverse=True)
+        self._unmapped = unmapped
+        self._derived: dict[str, list[Alias] | None] = {}
+
+    def derived(self, key: str) -> list[Alias] | None:
+        """The aliases of a header key that is not listed, read through a head word or two listed headers."""
+        if key in self._derived:
+            return self._derived[key]
+        found: list[Alias] | None = None
+        if key and key not in self._unmapped:
+            found = self._by_head(key)
+            for i in range(1, len(key)) if found is None else ():
+                # two headers of one column run together: 职称/职务, or a bilingual 阶段 Stage, 运费预算 Budget
+                first, second = self._by_head(key[:i]), self._by_head(key[i:])
+                if first and second and _same(first[0], second[0]):
+                    found = first
+                    break
+        if len(self._derived) >= self.DERIVED_KEPT:
+            self._derived.clear()  # shared by every plan of this rulebase (threads too): start afresh, atomically
+        self._derived[key] = found
+        return found
+
+    def _by_head(self, key: str) -> list[Alias] | None:
+        """The aliases of a listed header key, or of one ending with a head word (not one known to map to nothing)."""
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        if key in self._unmapped:
+            return None
+        return next((dict.__getitem__(self, h) for h in self._heads if len(key) > len(h) and key.endswith(h)), None)
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or (isinstance(key, str) and self.derived(key) is not None)
+
+    def __missing__(self, key: str) -> list[Alias]:
+        found = self.derived(key) if isinstance(key, str) else None
+        if found is None:
+            raise KeyError(key)
+        return found
+
+
+def _same(a: Alias, b: Alias) -> bool:
+    """Whether two aliases are one entry of the table (a `several:` entry makes one alias per header)."""
+    return a is b or (a.multi is not None and a.multi is b.multi) or (
+        a.multi is None and b.multi is None and a.fact == b.fact and a.translation is b.translation)
 
 
 _alias_cache: dict[str, tuple[dict[str, list[Alias]], dict[str, Text]]] = {}
@@ -142,7 +202,8 @@ def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, Text]]:
         if isinstance(item, dict):
             for h in item.get("headers") or []:
                 known.setdefault(header_key(h), _text(item.get("why")))
-    _alias_cache[rb.sha256] = (out, known)
+    table = AliasTable(out, [header_key(h) for h in data.get("heads") or []], set(known))
+    _alias_cache[rb.sha256] = (table, known)
     _fact_tables[rb.sha256] = tables
     return out, known
 

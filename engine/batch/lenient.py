@@ -35,18 +35,27 @@ HOW_VALUE = {
 
 # Cells that say "not known" in the words sheets use (beyond the catalogue's own UNKNOWN_WORDS).
 UNKNOWN_CELLS = frozenset({"不确定", "待定", "未定", "待确认", "待了解", "不详", "暂无信息", "未知", "不知道", "不清楚",
-                           "?", "？", "/", "--", "—", "tbd", "n/a", "na", "unknown", "unsure", "待跟进"})
+                           "?", "？", "/", "-", "--", "—", "–", "tbd", "n/a", "na", "unknown", "unsure", "待跟进",
+                           "待评估", "面议", "未透露", "不方便透露", "保密", "没想好", "还没想好", "说不清", "说不好"})
 # Yes and no as sheets write them (the catalogue's words are tried first).
 YES_CELLS = frozenset({"y", "yes", "是", "是的", "对", "有", "√", "✓", "✔", "☑", "○", "o", "ok", "确定", "确认",
                        "肯定", "有的", "true", "t", "1", "是(决策人)", "kp"})
 NO_CELLS = frozenset({"n", "no", "否", "不是", "不", "无", "没有", "没", "×", "✗", "✘", "x", "false", "f", "0", "非",
                       "暂无", "不是kp", "非kp"})
 
-_HEDGE = re.compile(r"^(?:约|大约|大概|估计|预计|将近|接近|差不多|近|约合|~|≈|about|approx\.?|around|ca\.?)\s*"
-                    r"|\s*(?:左右|上下|以上|以内|以下|多|余|出头|元|块|rmb|cny|¥|￥)$", re.IGNORECASE)
+_HEDGE = re.compile(r"^(?:约|大约|大概|估计|预计|将近|接近|差不多|近|约合|总价|总计|合计|总共|共|~|≈|about|approx\.?|"
+                    r"around|ca\.?|us\$|usd|rmb|cny|\$|¥|￥|€|£)\s*"
+                    r"|\s*(?:左右|上下|以上|以内|以下|多|余|出头|起|元|块|rmb|cny|usd|¥|￥|\$|美金|美元|人民币|港币|欧元|"
+                    r"\+|(?:/|每)[^\W\d_]{1,3})$", re.IGNORECASE)
+# A few words before or after the number that only say what it is ("落地30以内", "首付100万", "15万全包"):
+# read the number (not a date's 年, 月, 日)
+_LEAD_WORDS = re.compile(r"^[\u4e00-\u9fff]{1,3}(?=[0-9])")
+_TRAIL_WORDS = re.compile(r"(?<=[0-9万千亿])(?:(?![万千亿])[\u4e00-\u9fff]){1,2}$")
+_DATE_WORDS = frozenset("年月日天号周时分秒")
 _RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*(?:-|~|～|—|–|至|到|to)\s*"
                     r"([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*$", re.IGNORECASE)
 _SCALE = {"万": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000}
+_SCALED = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)$", re.IGNORECASE)
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
                        Pos("<cell>", 1, 1))
 
@@ -90,15 +99,31 @@ def number_in(text: Any) -> Match | None:
         mid = (lo + hi) / 2
         return Match(int(mid) if mid.is_integer() else mid, "range")
     hedged = s
-    for _i in range(3):  # "约20万元左右": at most a few hedges around one number
+    for _i in range(4):  # "约20万元左右": at most a few hedges around one number
         stripped = _HEDGE.sub("", hedged)
         if stripped == hedged:
             break
         hedged = stripped
+    if hedged != s:
+        m = _RANGE.match(hedged)  # "1200-1500美金", "$1500-2000/柜"
+        if m:
+            got = number_in(hedged)
+            return Match(got.value, "range") if got is not None else None
+    m = _SCALED.match(hedged)  # "2千", "3k": the scales the strict coercion does not read
+    if m and m.group(2).lower() != "万":
+        x = float(m.group(1)) * _SCALE[m.group(2).lower()]
+        return Match(int(x) if x.is_integer() else x, "about" if hedged != s else "number")
     try:
         x = coerce_value(_NUMBER_FACT, hedged)
     except (ValueProblem, TypeError, AttributeError):
-        return None
+        led = _LEAD_WORDS.sub("", hedged)
+        trail = _TRAIL_WORDS.search(led)
+        if trail and not _DATE_WORDS & set(trail.group()):
+            led = led[:trail.start()]
+        if led == hedged or not led:
+            return None
+        got = number_in(led)
+        return Match(got.value, "about") if got is not None else None
     if x is None:
         return None
     return Match(x, "about" if hedged != s else "number")
@@ -171,23 +196,35 @@ def _loose(s: str) -> str:
     return _PUNCT.sub("", s)
 
 
+_BRACKETED = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+
+
 def table_lookup(table: dict[str, Any], order: dict[str, int], raw: Any) -> tuple[str, Any] | None:
     """A value table entry for a cell: its own key, else the longest key the cell contains
-    (ties: the key listed first), so "采购部经理" finds "经理" and "总经理助理" its own entry."""
-    s = _loose(normal(raw))
+    (ties: the one that ends the cell — a Chinese compound names its kind last, 厂长助理 is an
+    assistant — then the key listed first), so "采购部经理" finds "经理" and "总经理助理" its own
+    entry; else the same for the cell without what it adds in brackets ("A(重点客户)" is "A")."""
+    text = normal(raw)
+    hit = _table_hit(table, order, _loose(text))
+    if hit is None and _BRACKETED.search(text):
+        hit = _table_hit(table, order, _loose(_BRACKETED.sub("", text)))
+    return hit
+
+
+def _table_hit(table: dict[str, Any], order: dict[str, int], s: str) -> tuple[str, Any] | None:
     if not s:
         return None
     if s in table:
         return s, table[s]
-    best: tuple[int, int, str] | None = None
+    best: tuple[int, int, int, str] | None = None
     for k in table:
         if len(k) >= 2 and k in s and not k.isdigit():
-            rank = (-len(k), order.get(k, 0), k)
+            rank = (-len(k), 0 if s.endswith(k) else 1, order.get(k, 0), k)
             if best is None or rank < best:
                 best = rank
     if best is None:
         return None
-    return best[2], table[best[2]]
+    return best[3], table[best[3]]
 
 
 def table_key(raw: Any) -> str:

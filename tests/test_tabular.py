@@ -175,6 +175,7 @@ def test_cell_text():
     assert cell_text(2.5) == "2.5"
     assert cell_text(3.0) == "3"
     assert cell_text(dt.datetime(2024, 5, 1, 9, 30)) == "2024-05-01 09:30:00"
+    assert cell_text(dt.datetime(2024, 5, 1)) == "2024-05-01"  # an XLSX date cell: the day, as Excel shows it
     assert cell_text(["a", "b"]) == '["a", "b"]'
     assert cell_text(ABSENT) == ""
 

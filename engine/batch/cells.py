@@ -87,6 +87,9 @@ def cell_text(v: Any) -> str:
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
     if isinstance(v, _dt.datetime):
+        # openpyxl gives every date cell as a datetime: a day without a time reads as the day, as Excel shows it
+        if v.time() == _dt.time(0) and v.tzinfo is None:
+            return v.date().isoformat()
         return v.isoformat(sep=" ")
     if isinstance(v, (_dt.date, _dt.time)):
         return v.isoformat()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -58,6 +59,7 @@ IN_FLIGHT = 4  # chunks per worker submitted ahead: bounded memory, workers neve
 WAIT_WORKERS = 60.0  # seconds to wait for a cluster's first worker
 CONNECT_SECONDS = 30  # a scheduler that refuses connections is retried until then
 MAX_LOCAL = 64
+WORKERS_RECOUNT = 1.0  # seconds between counts of the cluster's workers (how many chunks to keep in flight)
 KEEP_CLASSIFIERS = 8  # settings (runs) whose classifiers a worker keeps
 
 
@@ -252,13 +254,23 @@ def classify_values_dask(items: Iterable[tuple[Any, tuple[tuple[str, ...], Seque
     def submit(work: list) -> Any:
         return client.submit(classify_chunk, job, work, pure=False)
 
+    counted = [1, -WORKERS_RECOUNT]  # workers, when last counted
+
+    def workers_now() -> int:
+        # a round trip to the scheduler with every worker's metrics: once a second is enough to
+        # follow workers joining and leaving, once a chunk cost a tenth of a run on a small cluster
+        now = time.monotonic()
+        if now - counted[1] >= WORKERS_RECOUNT:
+            counted[:] = [max(1, len(client.scheduler_info().get("workers", ()))), now]
+        return counted[0]
+
     try:
         while True:
             block = list(islice(it, chunk))
             if block:
                 work = [x for _, x in block]
                 pending.append(([t for t, _ in block], work, submit(work)))
-            workers = max(1, len(client.scheduler_info().get("workers", ())))
+            workers = workers_now()
             while pending and (len(pending) >= IN_FLIGHT * workers or not block):
                 tags, work, fut = pending.popleft()
                 try:

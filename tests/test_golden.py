@@ -35,3 +35,27 @@ def test_bundled_rulebase_is_check_clean():
     rb, problems = check_rulebase(BUNDLED)
     errors = [p for p in problems + lint(rb, problems) if p.severity == "error"]
     assert errors == [], "\n".join(str(p) for p in errors)
+
+
+# --- the qualify-first fallback (guidance.qualify_first) --------------------------------------
+
+def test_the_qualify_first_fallback_has_the_lowest_priority_of_all_one_line_actions(bundled_rb):
+    """Any strategy with a summary outranks the fallback, so it is the next best action only when
+    nothing specific applies."""
+    [fallback] = [s for s in bundled_rb.strategies if s.id == "guidance.qualify_first"]
+    others = [s.priority for s in bundled_rb.strategies if s.summary is not None and s is not fallback]
+    assert fallback.summary is not None and fallback.priority < min(others)
+
+
+@pytest.mark.parametrize(("facts", "said", "action"), [
+    ({}, ["你们公司离地铁站远不远?"], "guidance.qualify_first"),
+    ({"dominance": "high", "self_control": "high"}, ["太贵了,便宜点"], "plan.tiger.too_expensive"),
+    ({}, ["你们有没有给同行做过的案例?"], "inquiry.genuine_buyer.references"),
+    ({"payment_status": "paid"}, ["你们公司离地铁站远不远?"], "pipeline_stage.formal.next_step"),
+])
+def test_the_fallback_is_the_next_best_action_only_when_nothing_specific_applies(bundled, facts, said, action):
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import Profile
+
+    result = infer(bundled, Profile(facts=facts, utterances=said))
+    assert result.next_best_action is not None and result.next_best_action.strategy.id == action

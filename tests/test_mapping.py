@@ -233,6 +233,15 @@ def test_a_header_is_read_by_its_head_word_or_as_two_headers_run_together(bundle
     assert "deal amount" in plan.plans[0].note  # said why, for --explain-map
 
 
+def test_a_known_unmapped_header_with_a_unit_in_brackets_says_why_it_is_not_used(bundled_rb):
+    """商机金额(元) is 商机金额 with its unit: --explain-map gives the same reason (a deal amount, not the
+    customer's budget), not "no fact has this name"."""
+    notes = {p.name: p.note for p in build_plan(["商机金额(元)", "赢率(%)", "商机金额", "甲乙丙(元)"], bundled_rb).plans}
+    assert notes["商机金额(元)"] == notes["商机金额"] and "deal amount" in notes["商机金额(元)"]
+    assert notes["赢率(%)"] == notes["商机金额"]
+    assert notes["甲乙丙(元)"] == "no fact has this name"
+
+
 def test_status_columns_of_chinese_sheets_are_stages(bundled_rb):
     """跟进状态 / 客户状态 hold stage words in Chinese sheets (样机试用, 成交客户); the contact status words still work."""
     plan = build_plan(["跟进状态"], bundled_rb)

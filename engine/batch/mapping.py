@@ -482,7 +482,7 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
                 continue  # a several-fact column gives way to a column of one of its facts, row by row
             plan.fact, plan.translation = fact_by_id(rb, a.fact), a.translation
         else:
-            known = known_unmapped.get(key)
+            known = known_unmapped.get(key) or known_unmapped.get(bare)  # 商机金额(元) is 商机金额
             plan.note = (_("{what}: no fact with that meaning in this rulebase", what=known.get(current_lang()))
                          if known is not None else _("no fact has this name"))
             continue

@@ -70,7 +70,7 @@ def test_an_utterance_whose_pattern_ran_out_of_time_is_not_kept(bundled_rb):
     test, cid, regexes = next(e for e in m._regexes if e[0].heard == "said")
     i = m._regexes.index((test, cid, regexes))
     m._regexes[i] = (test, cid, [(regexes[0][0], _Slow())])
-    m._open.setdefault("said", []).append((i, 0))  # always tried
+    m._starts.open.setdefault("said", []).append((i, 0))  # always tried
     hits, slow = m.match_checked(["预算用完了"])
     assert m._kept._kept.get(("said", "预算用完了")) is None  # what it holds depends on the row's time
     assert [t.test.id for t in slow] == [test.id] or test.id in hits
@@ -104,4 +104,4 @@ def test_text_without_a_first_char_does_not_match(bundled):
             rx = compile_pattern(pattern)
             for text in texts + [rnd.choice(texts) + rnd.choice(texts)]:
                 if rx.search(text):
-                    assert not starts.isdisjoint(bundled.phrases._present(text)), (pattern, text)
+                    assert not starts.isdisjoint(bundled.phrases._starts.present(text)), (pattern, text)

@@ -51,6 +51,7 @@ from .classify import (
     _load_spec,
     _rows_apart,
     _why,
+    frozen_heap,
     select_columns,
 )
 
@@ -161,7 +162,8 @@ def classify_chunk(job: Job, chunk: Sequence[tuple[tuple[str, ...], Sequence[Any
     with _LOCK, use(job.lang):  # a task may run in the caller's own process: never leave its language changed
         rc = _classifier(job)
         h, m = rc.hits, rc.misses
-        out = [None if item is None else rc(*item) for item in chunk]
+        with frozen_heap():
+            out = [None if item is None else rc(*item) for item in chunk]
         return out, rc.hits - h, rc.misses - m
 
 
@@ -307,7 +309,7 @@ def classify_partition(pdf: Any, job: Job, errors: str, wanted: list[str]) -> An
     results: list[list[Any]] = [[] for _ in wanted]
     codes: list[str | None] = []
     messages: list[str | None] = []
-    with _LOCK, use(job.lang):
+    with _LOCK, use(job.lang), frozen_heap():
         rc = _classifier(job)
         for index, row in zip(clean.index, clean.itertuples(index=False, name=None), strict=True):
             cells, code, message = rc(cols, list(row))

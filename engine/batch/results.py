@@ -23,6 +23,7 @@ RESULT_TAIL = ("next_best_action", "reason", "missing", "rulebase_sha256")
 WARNINGS = "_warnings"  # the cells left blank in a row, and why (on-bad-value blank)
 LEADING = 3  # conclusions named in `reason`, most confident first
 QUESTIONS = 3  # questions in `missing` (labels form)
+KEPT_EVIDENCE = 4096  # (rule, matched facts) whose evidence text a Composer keeps
 _HEADERS = {"next_best_action": N_("next best action"), "reason": N_("reason"),
             "missing": N_("questions to ask next"), WARNINGS: N_("warnings")}
 _ID_ONLY = ("rulebase_sha256",)  # a machine's column: not in the labels form
@@ -96,6 +97,8 @@ class Composer:
         self._rationales: dict[str, str | None] = {}  # rule id -> its rationale as `reason` shows it, or None
         self._facts: dict[tuple[str, type, Any], str] = {}  # (fact, type, value) -> "label=value"
         self._questions: dict[str, str | None] = {}  # fact id -> its question on one line, or None
+        # (rule id, what it matched) -> the evidence `reason` names: rows share most of these
+        self._evidence_of: dict[tuple[str, str], list[str]] = {}
         # what each column holds: (what, typology or None)
         self._plan: list[tuple[str, str | None]] = []
         for c in self.columns:
@@ -182,7 +185,7 @@ class Composer:
             if b is None:
                 parts.append(text)
                 continue
-            evidence = [e for e in (self._evidence(m) for m in b.facts) if e is not None]
+            evidence = self._evidence_for(b)
             if evidence:
                 text = self._with.format(conclusion=text, evidence=self._semicolon.join(evidence))
             why = self._rationale(b.rule)
@@ -190,6 +193,19 @@ class Composer:
                 text = self._why.format(text=text, why=why)
             parts.append(text)
         return " | ".join(parts)
+
+    def _evidence_for(self, b: Any) -> list[str]:
+        """What one piece of evidence matched, as `reason` names it (kept for firings on the same facts)."""
+        key = getattr(b.facts, "key", None)
+        if key is None:
+            return [e for e in (self._evidence(m) for m in b.facts) if e is not None]
+        kept = self._evidence_of.get((b.rule.id, key))
+        if kept is None:
+            kept = [e for e in (self._evidence(m) for m in b.facts) if e is not None]
+            if len(self._evidence_of) >= KEPT_EVIDENCE:
+                del self._evidence_of[next(iter(self._evidence_of))]
+            self._evidence_of[(b.rule.id, key)] = kept
+        return kept
 
     def _evidence(self, m: Any) -> str | None:
         """One matched fact as `reason` names it, or None (a fact or typology the rulebase lacks)."""

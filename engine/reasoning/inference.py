@@ -101,6 +101,13 @@ class MatchedFacts(Sequence):
     def __repr__(self) -> str:
         return repr(self._load())
 
+    @property
+    def key(self) -> str | None:
+        """What the firing matched, as a value equal for firings on equal facts in any profile (the
+        engine's text), or None when it matched words: those are read through this profile's hits."""
+        m = self._message
+        return None if _PHRASE.search(m) else m
+
 
 def _decode(message: Any, phrase_hits: dict[str, Hit], texts: tuple[list[str], list[str]]) -> list[Matched]:
     out: list[Matched] = []
@@ -139,6 +146,7 @@ def _decode(message: Any, phrase_hits: dict[str, Hit], texts: tuple[list[str], l
     return unique
 
 
+_PHRASE = re.compile(r'"t":\s*"p"')  # a phrase fact in an action's text
 _CONFIDENCE = re.compile(r'"cf":\s*(-?[0-9.]+(?:[eE][-+]?[0-9]+)?)')
 
 
@@ -170,7 +178,7 @@ class Conclusion:
     value: str | None
     confidence: float
     scores: list[tuple[str, float]]  # every class with evidence, best first
-    because: list[Because]
+    because: Sequence[Because]  # evidence for the class first, strongest first
     reason: str | None  # why value is None
     missing: list[str]
 
@@ -232,6 +240,7 @@ class _Run:
     warnings: list[Warning_] = field(default_factory=list)
     strategies: list[StrategyResult] = field(default_factory=list)
     matched: dict[int, MatchedFacts] = field(default_factory=dict)
+    deps: _Deps | None = None
     absorbed: int = 0
     error: str | None = None
 
@@ -251,7 +260,7 @@ class _Run:
         if self.absorbed == len(self.order):
             return  # nothing fired in this pass (most passes of a sparse profile)
         prods = self.compiled.productions
-        deps = _Deps.of(self.compiled)
+        deps = self.deps
         scaled, effects = deps.scaled, deps.effects
         ctx = (self.phrase_hits, self.texts)
         evidence = self.evidence
@@ -304,33 +313,63 @@ def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list
             raise InferenceError(run.error)
 
 
+class _Reasons(Sequence):
+    """A conclusion's trace (`Conclusion.because`), built when read: evidence for its class first,
+    strongest first. A batch row reads the traces of its leading conclusions only."""
+
+    __slots__ = ("_evidence", "_items", "_matched", "_prods", "_value")
+
+    def __init__(self, evidence: list[tuple[int, str, float]], prods: list, matched: dict, value: str | None):
+        self._evidence, self._prods, self._matched, self._value, self._items = evidence, prods, matched, value, None
+
+    def _load(self) -> list[Because]:
+        if self._items is None:
+            prods, matched, value = self._prods, self._matched, self._value
+            items = [Because(prods[index], cls, w, matched[index]) for index, cls, w in self._evidence]
+            items.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
+            self._items = items
+        return self._items
+
+    def __getitem__(self, i):
+        return self._load()[i]
+
+    def __len__(self) -> int:
+        return len(self._evidence)
+
+    def __iter__(self):
+        return iter(self._load())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, (list, tuple, Sequence)) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._load())
+
+
 def _conclude(run: _Run, typ: Typology) -> Conclusion:
-    if typ.id not in run.evidence:  # most typologies of a sparse profile: nothing to weigh
+    evidence = run.evidence.get(typ.id)
+    if evidence is None:  # most typologies of a sparse profile: nothing to weigh
         return Conclusion(typ, None, 0.0, [], [], "insufficient evidence", [])
-    prods = run.compiled.productions
-    matched = run.matched
     per_class: dict[str, list[float]] = {}
-    because: list[Because] = []
-    for index, cls, w in run.evidence[typ.id]:
+    for _index, cls, w in evidence:
         if cls in per_class:
             per_class[cls].append(w)
         else:
             per_class[cls] = [w]
-        because.append(Because(prods[index], cls, w, matched[index]))
     if len(per_class) == 1:  # one class with evidence: nothing to sort
         ((c, ws),) = per_class.items()
         scores = [(c, combine(ws))]
     else:
-        order = _Deps.of(run.compiled).class_order[typ.id]
+        order = run.deps.class_order[typ.id]
         scores = sorted(((c, combine(ws)) for c, ws in per_class.items()), key=lambda cs: (-cs[1], order[cs[0]]))
     value, conf, reason = None, 0.0, None
-    if not scores or scores[0][1] < typ.threshold:
+    if scores[0][1] < typ.threshold:
         reason = "insufficient evidence"
     elif len(scores) > 1 and abs(scores[0][1] - scores[1][1]) < 1e-9:
         reason = f"ambiguous: {scores[0][0]} and {scores[1][0]} are equally supported"
     else:
         value, conf = scores[0][0], scores[0][1]
-    because.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
+    because = _Reasons(evidence, run.compiled.productions, run.matched, value)
     return Conclusion(typ, value, round(conf, 4), [(c, round(s, 4)) for c, s in scores], because, reason, [])
 
 
@@ -411,7 +450,7 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
         sid = compiled.cache.setdefault("sid", str(next(_sid_counter)))
         hits, slow = (compiled.phrases.match_checked(profile.utterances, profile.rep_notes)
                       if profile.utterances or profile.rep_notes else ({}, []))
-        run = _Run(compiled, sid, (profile.utterances, profile.rep_notes), hits)
+        run = _Run(compiled, sid, (profile.utterances, profile.rep_notes), hits, deps=_Deps.of(compiled))
         run.warnings.extend(_timeout_warnings(compiled, slow))
         used: list[tuple[str, list[dict]]] = []
         failed = True

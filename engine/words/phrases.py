@@ -84,6 +84,53 @@ class _Heard:
     #                                                                   example, similarity), clause by clause
 
 
+class _Starts:
+    """The patterns of `PhraseMatcher._regexes` by the characters a match can start with: an utterance
+    tries only the patterns that can start with one of its characters (the others cannot match)."""
+
+    def __init__(self, regexes: list[tuple[PhraseTest, str | None, list[tuple[str, Any]]]]):
+        self.regexes = regexes
+        self.of_heard: dict[str, list[int]] = {}  # heard -> positions of its patterns
+        self.open: dict[str, list[tuple[int, int]]] = {}  # heard -> (position, k) of patterns that start anyhow
+        self.by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}  # heard -> char -> (position, k)
+        self._variants: dict[str, frozenset[str]] = {}
+        for position, (test, _cid, patterns) in enumerate(regexes):
+            self.of_heard.setdefault(test.heard, []).append(position)
+            for k, (pattern, _rx) in enumerate(patterns):
+                chars = first_chars(pattern)
+                if chars is None:
+                    self.open.setdefault(test.heard, []).append((position, k))
+                    continue
+                by_char = self.by_char.setdefault(test.heard, {})
+                for ch in chars:
+                    by_char.setdefault(ch, []).append((position, k))
+
+    def candidates(self, heard: str, text: str) -> dict[int, list[tuple[str, Any]]]:
+        """position -> its patterns that can match `text`, in the order of `regexes` (as `_occurrences`
+        tries them)."""
+        found = set(self.open.get(heard, ()))
+        by_char = self.by_char.get(heard, {})
+        for ch in self.present(text):
+            starting = by_char.get(ch)
+            if starting:
+                found.update(starting)
+        chosen: dict[int, list[tuple[str, Any]]] = {}
+        for position, k in sorted(found):
+            chosen.setdefault(position, []).append(self.regexes[position][2][k])
+        return chosen
+
+    def present(self, text: str) -> set[str]:
+        """The characters of a text in all their cases (see first_chars)."""
+        out: set[str] = set()
+        variants = self._variants
+        for ch in set(text):
+            v = variants.get(ch)
+            if v is None:
+                v = variants[ch] = frozenset(case_variants(ch))
+            out |= v
+        return out
+
+
 class PhraseMatcher:
     """Finds which phrase tests what was said satisfies, with the evidence."""
 
@@ -130,22 +177,7 @@ class PhraseMatcher:
         self._contextual = frozenset(i for i, (_t, _c, regexes) in enumerate(self._regexes)
                                      if any(_CONTEXTUAL.search(p) for p, _rx in regexes))
         self._kept = _Kept(self)
-        # per `heard`: its pattern positions, and (position, k) of each pattern by the characters it can
-        # start with (None: any) — an utterance tries only the patterns its characters can start
-        self._of_heard: dict[str, list[int]] = {}
-        self._open: dict[str, list[tuple[int, int]]] = {}
-        self._by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}
-        for position, (test, _cid, regexes) in enumerate(self._regexes):
-            self._of_heard.setdefault(test.heard, []).append(position)
-            for k, (pattern, _rx) in enumerate(regexes):
-                chars = first_chars(pattern)
-                if chars is None:
-                    self._open.setdefault(test.heard, []).append((position, k))
-                    continue
-                by_char = self._by_char.setdefault(test.heard, {})
-                for ch in chars:
-                    by_char.setdefault(ch, []).append((position, k))
-        self._variants: dict[str, frozenset[str]] = {}
+        self._starts = _Starts(self._regexes)
 
     def match(self, utterances: list[str], notes: list[str] | None = None) -> dict[str, Hit]:
         """phrase test id -> the hit that satisfies it."""
@@ -222,20 +254,10 @@ class PhraseMatcher:
         words = [w for c in clauses for w in self._words(c, heard)]
         patterns: dict[int, list[_Occurrence]] = {}
         whole = " | ".join(c.text for c in clauses)
-        if self._slow and any((p, c.text) in self._slow for position in self._of_heard.get(heard, ())
+        if self._slow and any((p, c.text) in self._slow for position in self._starts.of_heard.get(heard, ())
                               for p, _rx in self._regexes[position][2] for c in clauses):
             return None
-        # only the patterns that can start with a character of the utterance: the others cannot match
-        candidates = set(self._open.get(heard, ()))
-        by_char = self._by_char.get(heard, {})
-        for ch in self._present(whole):
-            starting = by_char.get(ch)
-            if starting:
-                candidates.update(starting)
-        chosen: dict[int, list[tuple[str, Any]]] = {}
-        for position, k in sorted(candidates):  # in the order of self._regexes, as _occurrences tries them
-            chosen.setdefault(position, []).append(self._regexes[position][2][k])
-        for position, regexes in chosen.items():
+        for position, regexes in self._starts.candidates(heard, whole).items():
             test, cid, _every = self._regexes[position]
             if position not in self._contextual:
                 # a pattern that matches a clause matches the joined text: one search rules most out
@@ -258,17 +280,6 @@ class PhraseMatcher:
                         _Occurrence(clause.weight, clause, m.group(0), cid, clause.denied_at(m.start())))
         similar = [(c, self._likeness(c)) for c in clauses] if heard == "said" else []
         return _Heard(clauses, words, patterns, [(c, like) for c, like in similar if like])
-
-    def _present(self, text: str) -> set[str]:
-        """The characters of a text in all their cases (see first_chars)."""
-        out: set[str] = set()
-        variants = self._variants
-        for ch in set(text):
-            v = variants.get(ch)
-            if v is None:
-                v = variants[ch] = frozenset(case_variants(ch))
-            out |= v
-        return out
 
     def _occurrences(self, clauses: list[Clause], heard: str, timeouts: list[PhraseTimeout]
                      ) -> dict[str, tuple[PhraseTest, list[_Occurrence]]]:

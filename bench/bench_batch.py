@@ -486,14 +486,17 @@ def dask_versus_workers(rb, args: Any, tmp: Path) -> None:
     # both runs on one frozen copy: a rulebase edited between them would change the bytes
     frozen = tmp / "rulebase"
     shutil.copytree(args.rulebase, frozen)
-    print(f"\n(e) {n:,} rows end to end, cache on: --workers 2 against --dask local:2 (target: dask / workers >= 0.9)")
-    got = {}
-    for label, dask in (("--workers 2", None), ("--dask local:2", "local:2")):
-        out = tmp / f"e-{'dask' if dask else 'workers'}.csv"
-        dt, rate, peak = end_to_end(src, out, 2, str(frozen), True, dask)
-        got[label] = (rate, out)
-        print(f"  {label:16} {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB  "
-              f"(load average {_load()})", flush=True)
+    rounds = max(1, args.dask_rounds)
+    print(f"\n(e) {n:,} rows end to end, cache on: --workers 2 against --dask local:2, {rounds} round(s) one after "
+          f"the other, each keeping its best (target: dask / workers >= 0.9)")
+    got: dict[str, tuple[float, Path]] = {}
+    for _round in range(rounds):
+        for label, dask in (("--workers 2", None), ("--dask local:2", "local:2")):
+            out = tmp / f"e-{'dask' if dask else 'workers'}.csv"
+            dt, rate, peak = end_to_end(src, out, 2, str(frozen), True, dask)
+            got[label] = (max(rate, got.get(label, (0.0, out))[0]), out)
+            print(f"  {label:16} {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB  "
+                  f"(load average {_load()})", flush=True)
     (w, wo), (d, do) = got["--workers 2"], got["--dask local:2"]
     same = wo.read_bytes() == do.read_bytes()
     print(f"  dask / workers = {d / w:.2f}; outputs byte-identical: {'yes' if same else 'NO'}")
@@ -525,6 +528,7 @@ def main() -> None:
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
     ap.add_argument("--dask-rows", type=int, default=0,
                     help="rows of the --dask local:2 vs --workers 2 comparison (e.g. 100000; 0 = skip)")
+    ap.add_argument("--dask-rounds", type=int, default=1, help="rounds of the (e) comparison; each keeps its best")
     ap.add_argument("--dask-memory", action="store_true", help="also run the --memory-rows sizes with --dask local:2")
     args = ap.parse_args()
     skip = set(args.skip.split(","))

@@ -22,6 +22,7 @@ restarts it), and results are taken in input order.
 """
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import threading
@@ -51,7 +52,6 @@ from .classify import (
     _load_spec,
     _rows_apart,
     _why,
-    frozen_heap,
     select_columns,
 )
 
@@ -150,6 +150,9 @@ def _classifier(job: Job) -> RowClassifier:
         from ..reasoning.compiler import compile_rulebase
 
         compiled = _COMPILED[rb.sha256] = compile_rulebase(rb)
+        # kept for the life of the process: out of the cyclic GC's full collections, which otherwise
+        # walk the whole rulebase (see classify.frozen_heap; freezing per chunk cost more than it saved)
+        gc.freeze()
     rc = _CLASSIFIERS[job.token] = RowClassifier(replace(job.settings, rulebase=rb), compiled)
     while len(_CLASSIFIERS) > KEEP_CLASSIFIERS:
         _CLASSIFIERS.popitem(last=False)
@@ -162,8 +165,7 @@ def classify_chunk(job: Job, chunk: Sequence[tuple[tuple[str, ...], Sequence[Any
     with _LOCK, use(job.lang):  # a task may run in the caller's own process: never leave its language changed
         rc = _classifier(job)
         h, m = rc.hits, rc.misses
-        with frozen_heap():
-            out = [None if item is None else rc(*item) for item in chunk]
+        out = [None if item is None else rc(*item) for item in chunk]
         return out, rc.hits - h, rc.misses - m
 
 
@@ -309,7 +311,7 @@ def classify_partition(pdf: Any, job: Job, errors: str, wanted: list[str]) -> An
     results: list[list[Any]] = [[] for _ in wanted]
     codes: list[str | None] = []
     messages: list[str | None] = []
-    with _LOCK, use(job.lang), frozen_heap():
+    with _LOCK, use(job.lang):
         rc = _classifier(job)
         for index, row in zip(clean.index, clean.itertuples(index=False, name=None), strict=True):
             cells, code, message = rc(cols, list(row))

@@ -71,19 +71,18 @@ class Matched:
     hit: Hit | None = None  # for said / noted: the clause, the concept or nearest example, the strength
 
 
-class MatchedFacts(Sequence):
-    """The facts a firing matched, parsed and decoded from the engine's message text only when
-    someone reads them: most firings in a batch run are never explained."""
+class _BuiltWhenRead(Sequence):
+    """A list worked out the first time it is read (`_build`): most of an inference's explanation
+    is never read in a batch run."""
 
-    __slots__ = ("_ctx", "_items", "_message")
+    __slots__ = ("_items",)
 
-    def __init__(self, message: str, ctx: tuple[dict, tuple[list[str], list[str]]]):
-        self._message, self._ctx, self._items = message, ctx, None
+    def _build(self) -> list:
+        raise NotImplementedError
 
-    def _load(self) -> list[Matched]:
+    def _load(self) -> list:
         if self._items is None:
-            # the engine's action text is {"<rule name>": <what the rule matched>}
-            self._items = _decode(next(iter(_loads(self._message).values())), *self._ctx)
+            self._items = self._build()
         return self._items
 
     def __getitem__(self, i):
@@ -96,10 +95,24 @@ class MatchedFacts(Sequence):
         return iter(self._load())
 
     def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, (list, Sequence)) else NotImplemented
+        return list(self) == list(other) if isinstance(other, Sequence) else NotImplemented
 
     def __repr__(self) -> str:
         return repr(self._load())
+
+
+class MatchedFacts(_BuiltWhenRead):
+    """The facts a firing matched, parsed and decoded from the engine's message text only when
+    someone reads them: most firings in a batch run are never explained."""
+
+    __slots__ = ("_ctx", "_message")
+
+    def __init__(self, message: str, ctx: tuple[dict, tuple[list[str], list[str]]]):
+        self._message, self._ctx, self._items = message, ctx, None
+
+    def _build(self) -> list[Matched]:
+        # the engine's action text is {"<rule name>": <what the rule matched>}
+        return _decode(next(iter(_loads(self._message).values())), *self._ctx)
 
     @property
     def key(self) -> str | None:
@@ -313,37 +326,23 @@ def _assert(compiled: CompiledRulebase, run: _Run, names: list[str], facts: list
             raise InferenceError(run.error)
 
 
-class _Reasons(Sequence):
+class _Reasons(_BuiltWhenRead):
     """A conclusion's trace (`Conclusion.because`), built when read: evidence for its class first,
     strongest first. A batch row reads the traces of its leading conclusions only."""
 
-    __slots__ = ("_evidence", "_items", "_matched", "_prods", "_value")
+    __slots__ = ("_evidence", "_matched", "_prods", "_value")
 
     def __init__(self, evidence: list[tuple[int, str, float]], prods: list, matched: dict, value: str | None):
         self._evidence, self._prods, self._matched, self._value, self._items = evidence, prods, matched, value, None
 
-    def _load(self) -> list[Because]:
-        if self._items is None:
-            prods, matched, value = self._prods, self._matched, self._value
-            items = [Because(prods[index], cls, w, matched[index]) for index, cls, w in self._evidence]
-            items.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
-            self._items = items
-        return self._items
-
-    def __getitem__(self, i):
-        return self._load()[i]
+    def _build(self) -> list[Because]:
+        prods, matched, value = self._prods, self._matched, self._value
+        items = [Because(prods[index], cls, w, matched[index]) for index, cls, w in self._evidence]
+        items.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
+        return items
 
     def __len__(self) -> int:
-        return len(self._evidence)
-
-    def __iter__(self):
-        return iter(self._load())
-
-    def __eq__(self, other: object) -> bool:
-        return list(self) == list(other) if isinstance(other, (list, tuple, Sequence)) else NotImplemented
-
-    def __repr__(self) -> str:
-        return repr(self._load())
+        return len(self._evidence)  # without building it
 
 
 def _conclude(run: _Run, typ: Typology) -> Conclusion:

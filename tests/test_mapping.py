@@ -284,3 +284,62 @@ def test_a_date_is_not_read_as_an_amount(bundled_rb):
     plan = build_plan(["预算"], bundled_rb)
     prof, problems = plan.read(["2024年"])
     assert "has_money" not in prof.facts and len(problems) == 1
+
+
+def test_numbered_starred_and_broken_headers_are_read_as_the_header_they_number(bundled_rb):
+    """Forms and templates number their questions (1.客户单位:, 10、沟通记录, ①意向), star the required ones
+    (*客户名称) and break long headers over two lines (是否\\n决策人): the header is what is left."""
+    gives = {h: _gives(build_plan([h], bundled_rb))[h]
+             for h in ["10.沟通记录", "6.预算（元）", "三、意向", "①客户来源", "Q2. Budget", "是否\n决策人", "*跟进记录",
+                       "2024年预算", "1.5万"]}
+    assert gives["10.沟通记录"] == "rep_notes" and gives["*跟进记录"] == "rep_notes"
+    assert gives["6.预算（元）"] == "has_money" and gives["Q2. Budget"] == "has_money"
+    assert gives["三、意向"] == "has_need" and gives["①客户来源"] == "contact_channel"
+    assert gives["是否\n决策人"] == "has_authority"
+    assert gives["1.5万"] is None  # a number is not a question's number
+    notes = {p.name: p.note for p in build_plan(["1.客户单位:", "3.商机金额(元)"], bundled_rb).plans}
+    assert "contact details" in notes["1.客户单位:"] and "deal amount" in notes["3.商机金额(元)"]
+
+
+def test_a_header_that_starts_with_whom_it_is_about_is_the_header_after_it(bundled_rb):
+    """对接人能否拍板 is 能否拍板 and 客户从哪里来 is 从哪里来: saying whose answer it is keeps the meaning. A
+    look-alike stays what it is (客户预计金额 is the rep's deal amount, 联系人电话 contact details), and a subject
+    before a word that is no header (客户经理, 客户数量) maps nothing."""
+    gives = {h: _gives(build_plan([h], bundled_rb))[h]
+             for h in ["对接人能否拍板", "客户从哪里来", "Client Budget", "业主预算", "客户预计金额", "联系人电话", "客户数量"]}
+    assert gives["对接人能否拍板"] == "has_authority" and gives["客户从哪里来"] == "contact_channel"
+    assert gives["Client Budget"] == "has_money" and gives["业主预算"] == "has_money"
+    assert gives["客户预计金额"] is None and gives["联系人电话"] is None and gives["客户数量"] is None
+    notes = {p.name: p.note for p in build_plan(["客户预计金额", "联系人电话"], bundled_rb).plans}
+    assert "deal amount" in notes["客户预计金额"] and "contact details" in notes["联系人电话"]
+
+
+def test_progress_and_funds_are_head_words_but_registered_capital_is_not_a_budget(bundled_rb):
+    gives = {h: _gives(build_plan([h], bundled_rb))[h] for h in ["目前进展", "采购资金（万元）", "启动资金", "注册资金",
+                                                                 "注册资本(万元)", "资金来源"]}
+    assert {"contact_status", "contract_status"} <= set(gives["目前进展"])
+    assert gives["采购资金（万元）"] == "has_money" and gives["启动资金"] == "has_money"
+    assert gives["注册资金"] is None and gives["注册资本(万元)"] is None and gives["资金来源"] is None
+    assert "registered capital" in build_plan(["注册资金"], bundled_rb).plans[0].note
+    assert _gives(build_plan(["Customer Feedback"], bundled_rb))["Customer Feedback"] == "rep_notes"
+
+
+@pytest.mark.parametrize(("header", "cell", "fact", "value"), [
+    ("预算", "三十万左右", "has_money", True),  # Chinese numerals
+    ("预算", "十到二十万", "has_money", True),
+    ("意向", "60%", "has_need", True),  # a percentage: 50% and above says the need
+    ("意向", "30%", "has_need", None),  # below says nothing (and is no problem)
+    ("意向度", 0.8, "has_need", True),  # a percent cell as Excel keeps it
+    ("意向度", 0.2, "has_need", None),
+    ("意向度", 3, "has_need", None),  # a score on a scale the sheet does not say
+    ("意向", "一般", "has_need", True),  # words are still words
+    ("是否决策人", "要报领导", "has_authority", False),  # someone above decides
+    ("是否决策人", "需请示老板", "has_authority", False),
+    ("目前进展", "已看场", "contact_status", "active"),
+    ("Stage", "Site Survey", "contact_status", "active"),
+])
+def test_numbers_percentages_and_deferrals_as_sheets_write_them(bundled_rb, header, cell, fact, value):
+    plan = build_plan([header], bundled_rb)
+    prof, problems = plan.read([cell])
+    assert not problems, problems
+    assert prof.facts.get(fact) == value

@@ -250,3 +250,45 @@ def test_jsonl_writer_keeps_absent_keys_absent():
     w.close()
     lines = [json.loads(x) for x in buf.getvalue().decode().splitlines()]
     assert lines == [{"a": "x", "c": 0.5}, {"_raw": "not json", "_row": 3}]
+
+
+# --- the edges of a table: rows under it, hidden sheets ------------------------------------
+
+def test_a_total_row_and_a_note_under_the_table_are_not_prospects(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes(_csv_bytes([["客户", "预算", "备注"], ["甲", "5", "x"], ["合计", "5", ""], ["乙", "7", ""],
+                              ["Total Solutions", "", "a prospect whose name starts like a total"],
+                              ["合计", "12", ""], [], ["备注说明:预算单位万元", "", ""]], "gbk"))
+    r, rows = _read(p)
+    assert [x.values[0] for x in rows] == ["甲", "合计", "乙", "Total Solutions"]  # a 合计 row mid-table stays
+    assert [row for row, _text in r.below] == [6, 8]
+    assert any("under the table" in n for n in r.notes)
+
+
+def test_a_one_cell_row_that_is_no_note_stays_a_prospect(tmp_path):
+    p = tmp_path / "t.csv"
+    p.write_bytes(_csv_bytes([["客户", "预算"], ["甲", "5"], ["说明书印刷厂", ""], ["合计家居城", "8"]]))
+    r, rows = _read(p)
+    assert [x.values[0] for x in rows] == ["甲", "说明书印刷厂", "合计家居城"] and not r.below
+
+
+def test_xlsx_footer_rows_and_a_hidden_first_sheet(tmp_path):
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    lists = wb.active
+    lists.title = "下拉选项"
+    lists.append(["意向", "阶段"])
+    lists.sheet_state = "hidden"
+    ws = wb.create_sheet("客户")
+    ws.append(["客户", "意向度", "阶段"])
+    ws.append(["甲", 0.6, "报价"])
+    ws.append(["合计", 0.6, None])
+    p = tmp_path / "t.xlsx"
+    wb.save(p)
+    r, rows = _read(p)
+    assert r.columns == ["客户", "意向度", "阶段"] and [x.values[0] for x in rows] == ["甲"]
+    assert r.below == [(3, "合计 0.6")]
+    assert any("not hidden" in n for n in r.notes)
+    with open_table(str(p), None, sheet="1") as chosen:  # --sheet still reaches the hidden one
+        assert chosen.columns == ["意向", "阶段"]

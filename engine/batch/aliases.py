@@ -12,8 +12,10 @@ entry for `has_money`), `rep_notes` among them for the rep's own notes; and
 
 A header that is not listed is still read as a listed one when it ends with one of
 the `heads:` (购房预算 is a 预算, 经纪人备注 a 备注: a Chinese compound names its
-kind last) or is two listed headers of the same column run together (职称/职务):
-`AliasTable` answers for those keys too, unless the header is a known unmapped one.
+kind last), starts with one of the `subjects:` the column is about (对接人能否拍板 is
+能否拍板, 联系人身份 is 身份) or is two listed headers of the same column run together
+(职称/职务): `AliasTable` answers for those keys too, unless the header is a known
+unmapped one.
 """
 from __future__ import annotations
 
@@ -40,14 +42,17 @@ class Alias:
 
 class AliasTable(dict):
     """header key -> the aliases it can be: the listed headers, and (through `in` and `[]`) the headers
-    read as a listed one — ending with a head word (购房预算 → 预算) or made of two listed headers of the
-    same column (职称职务 → 职称) — except the headers known to map to nothing (`unmapped`)."""
+    read as a listed one — ending with a head word (购房预算 → 预算), starting with whom the column is about
+    (对接人能否拍板 → 能否拍板) or made of two listed headers of the same column (职称职务 → 职称) — except the
+    headers known to map to nothing (`unmapped`)."""
 
     DERIVED_KEPT = 4096  # header keys looked up and kept, per table
 
-    def __init__(self, listed: dict[str, list[Alias]], heads: list[str], unmapped: set[str]):
+    def __init__(self, listed: dict[str, list[Alias]], heads: list[str], unmapped: set[str],
+                 subjects: list[str] | tuple[str, ...] = ()):
         super().__init__(listed)
         self._heads = sorted((h for h in heads if dict.__contains__(self, h)), key=len, reverse=True)
+        self._subjects = sorted((s for s in subjects if s), key=len, reverse=True)
         self._unmapped = unmapped
         self._derived: dict[str, list[Alias] | None] = {}
 
@@ -58,6 +63,9 @@ class AliasTable(dict):
         found: list[Alias] | None = None
         if key and key not in self._unmapped:
             found = self._by_head(key)
+            rest = self.without_subject(key) if found is None else None
+            if rest is not None:  # 对接人能否拍板: whom it is about, then what
+                found = self._by_head(rest)
             for i in range(1, len(key)) if found is None else ():
                 # two headers of one column run together: 职称/职务, or a bilingual 阶段 Stage, 运费预算 Budget
                 first, second = self._by_head(key[:i]), self._by_head(key[i:])
@@ -68,6 +76,10 @@ class AliasTable(dict):
             self._derived.clear()  # shared by every plan of this rulebase (threads too): start afresh, atomically
         self._derived[key] = found
         return found
+
+    def without_subject(self, key: str) -> str | None:
+        """A header key without whom the column is about (联系人电话 → 电话), or None when it starts with no subject."""
+        return next((key[len(s):] for s in self._subjects if key.startswith(s) and len(key) > len(s)), None)
 
     def _by_head(self, key: str) -> list[Alias] | None:
         """The aliases of a listed header key, or of one ending with a head word (not one known to map to nothing)."""
@@ -202,10 +214,11 @@ def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, Text]]:
         if isinstance(item, dict):
             for h in item.get("headers") or []:
                 known.setdefault(header_key(h), _text(item.get("why")))
-    table = AliasTable(out, [header_key(h) for h in data.get("heads") or []], set(known))
+    table = AliasTable(out, [header_key(h) for h in data.get("heads") or []], set(known),
+                       [header_key(s) for s in data.get("subjects") or []])
     _alias_cache[rb.sha256] = (table, known)
     _fact_tables[rb.sha256] = tables
-    return out, known
+    return table, known
 
 
 def usual_values(rb: Rulebase, fid: str) -> Translation | None:

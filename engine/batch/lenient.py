@@ -30,6 +30,7 @@ HOW_VALUE = {
     "number": N_("a number"),
     "range": N_("a range, read as its middle"),
     "about": N_("an approximate number"),
+    "percent": N_("a percentage"),
     "unknown": N_("says it is not known"),
 }
 
@@ -56,6 +57,16 @@ _RANGE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*(?:-|~|～|
                     r"([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)?\s*$", re.IGNORECASE)
 _SCALE = {"万": 10_000, "千": 1_000, "k": 1_000, "亿": 100_000_000}
 _SCALED = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(万|千|k|亿)$", re.IGNORECASE)
+# Numbers in Chinese numerals ("三十万左右", "两千五", "十到二十万"): only a cell that is nothing else, so
+# 一般, 三星 or 十分 are never numbers.
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNIT = {"十": 10, "百": 100, "千": 1_000}
+_CN_ONE = "[一二两三四五六七八九十][零〇一二两三四五六七八九十百千]*(?:[万亿][一二两三四五六七八九]?)?"
+_CN_NUMBER = re.compile(rf"^{_CN_ONE}(?:(?:-|~|～|—|–|至|到){_CN_ONE})?$")
+_CN_PART = re.compile("[零〇一二两三四五六七八九十百千]+")
+_TEN_THOUSANDS_AND = re.compile(r"([0-9]+)([万亿])([1-9])(?=$|[^0-9])")  # 1万5 (一万五) is 1.5万
+_PERCENT = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*%$|^([0-9]+(?:\.[0-9]+)?)\s*%?\s*(?:-|~|～|至|到)\s*"
+                      r"([0-9]+(?:\.[0-9]+)?)\s*%$")
 _NUMBER_FACT = FactDef("number", "number", Text("数值", "number"), Text("", ""), None, {}, None, None, None,
                        Pos("<cell>", 1, 1))
 
@@ -78,8 +89,44 @@ def says_unknown(text: Any) -> bool:
     return s in UNKNOWN_CELLS or s in UNKNOWN_WORDS
 
 
+def _chinese_number(run: str) -> int | None:
+    """一百二十 → 120, 两千五 → 2500 (the spoken 'and five hundred'), 三五 → None (two digits: not a number)."""
+    total, digit, last_unit, zero = 0, None, 0, False
+    for ch in run:
+        if ch in "零〇":
+            zero = True  # 一千零五: the next digit is a unit digit
+        elif ch in _CN_DIGIT:
+            if digit is not None:
+                return None
+            digit = _CN_DIGIT[ch]
+        else:
+            unit = _CN_UNIT[ch]
+            if (last_unit and unit >= last_unit) or (digit is None and zero):
+                return None  # 十百, 千千: not a number
+            total += (digit if digit is not None else (1 if unit == 10 and total == 0 else 0)) * unit
+            digit, last_unit, zero = None, unit, False
+    if digit is not None:
+        total += digit * (last_unit // 10 if last_unit >= 100 and not zero else 1)
+    return total
+
+
+def _arabic(s: str) -> str | None:
+    """A cell in Chinese numerals in digits ("三十万" → "30万", "十到二十万" → "10到20万"), or None."""
+    if not _CN_NUMBER.match(s):
+        return None
+    parts = _CN_PART.split(s)
+    runs = [_chinese_number(r) for r in _CN_PART.findall(s)]
+    if any(r is None for r in runs):
+        return None
+    out = parts[0]
+    for r, rest in zip(runs, parts[1:], strict=True):
+        out += str(r) + rest
+    return _TEN_THOUSANDS_AND.sub(r"\1.\3\2", out)
+
+
 def number_in(text: Any) -> Match | None:
-    """The number a cell means: "约20万" → 200000 (about), "30-50" → 40 (a range's middle), "1.5万" → 15000."""
+    """The number a cell means: "约20万" → 200000 (about), "30-50" → 40 (a range's middle), "1.5万" → 15000,
+    "三十万左右" → 300000, "60%" → 60 (a percentage)."""
     if isinstance(text, bool):
         return None
     if isinstance(text, (int, float)):
@@ -87,6 +134,16 @@ def number_in(text: Any) -> Match | None:
     s = normal(text).replace(",", "").replace(" ", "")
     if not s or len(s) > 40:
         return None
+    pct = _PERCENT.match(s)
+    if pct:
+        if pct.group(1):
+            x = float(pct.group(1))
+        else:
+            lo, hi = float(pct.group(2)), float(pct.group(3))
+            if lo > hi:
+                return None
+            x = (lo + hi) / 2
+        return Match(int(x) if x.is_integer() else x, "percent")
     m = _RANGE.match(s)
     if m:
         lo_scale = _SCALE.get((m.group(2) or "").lower())
@@ -104,6 +161,12 @@ def number_in(text: Any) -> Match | None:
         if stripped == hedged:
             break
         hedged = stripped
+    digits = _arabic(hedged)
+    if digits is not None:  # "三十万左右": the same number in digits
+        got = number_in(digits)
+        if got is None:
+            return None
+        return Match(got.value, "about" if hedged != s or got.how == "about" else got.how)
     if hedged != s:
         m = _RANGE.match(hedged)  # "1200-1500美金", "$1500-2000/柜"
         if m:

@@ -65,11 +65,15 @@ def header_key(s: Any) -> str:
 
 
 _BRACKETS = re.compile(r"[(（\[【<《][^)）\]】>》]*[)）\]】>》]|[?？*:：]+")
+# the number a form or a template puts before its questions: "1.客户名称", "10、沟通记录", "Q3. 预算", "一、来源", "①意向"
+_NUMBERED = re.compile(r"^\s*(?:(?:no\.?|q)?\s*[0-9]{1,3}|[一二三四五六七八九十]{1,3})\s*[.、．)）:：]\s*(?=[^\d\s])"
+                       r"|^\s*[①-⑳]\s*", re.IGNORECASE)
 
 
 def bare_header_key(s: Any) -> str:
-    """The key of a header without what sheets add in brackets: 预算(万元) → 预算, 意向等级(A/B/C) → 意向等级."""
-    return header_key(_BRACKETS.sub("", str(s)))
+    """The key of a header without what sheets add to it: brackets (预算(万元) → 预算, 意向等级(A/B/C) → 意向等级),
+    marks of a required field or a question (*客户名称, 客户名称:, 决策人?) and a question's number (6.预算 → 预算)."""
+    return header_key(_BRACKETS.sub("", _NUMBERED.sub("", str(s))))
 
 
 def value_key(v: Any) -> str:
@@ -483,6 +487,9 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
             plan.fact, plan.translation = fact_by_id(rb, a.fact), a.translation
         else:
             known = known_unmapped.get(key) or known_unmapped.get(bare)  # 商机金额(元) is 商机金额
+            rest = aliases.without_subject(bare) if known is None and hasattr(aliases, "without_subject") else None
+            if rest is not None:
+                known = known_unmapped.get(rest)  # 联系人电话 is 电话: contact details
             plan.note = (_("{what}: no fact with that meaning in this rulebase", what=known.get(current_lang()))
                          if known is not None else _("no fact has this name"))
             continue

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from ..errors import InputError
-from ..i18n import _
+from ..i18n import _, ngettext
 from .cells import (
     CELL_LIMIT,
     MAX_COLUMNS,
@@ -33,7 +33,7 @@ from .cells import (
     sniff_format,
     spool,
 )
-from .header import HEADER_SCAN, pick_header
+from .header import HEADER_SCAN, pick_header, trailing_footers
 from .textlines import FIRST_PIECE, LINE_SAFE, PIECE, WHOLE, ByteLines, LineDecoder, check_bom, detect_encoding
 
 Known = Callable[[str], bool] | None  # whether a header cell names a fact or a usual header (header detection)
@@ -84,9 +84,22 @@ class TableReader:
     detail = ""  # e.g. the sheet name, for --explain-map
     above: list[tuple[int, str]]  # rows above the header (title, notes): (row, their text), never prospects
     notes: list[str]  # what the user should know about how the table was read
+    below: tuple[tuple[int, str], ...] | list[tuple[int, str]] = ()  # rows under the table (合计, notes), once read
 
     def __iter__(self) -> Iterator[Record]:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _without_footers(self, records: Iterator[Record]) -> Iterator[Record]:
+        """The records, but a 合计 row or a note under the last prospect (`below`, with a note)."""
+        held: list[Record] = []
+        yield from trailing_footers(records, lambda r: None if r.error_code else r.values, held)
+        self.below = [(r.row, " ".join(str(v).strip() for v in r.values if v is not None and str(v).strip()))
+                      for r in held]
+        if self.below:
+            shown = _(", ").join(_("row {row} {text}", row=row, text=repr(text[:30])) for row, text in self.below[:3])
+            self.notes.append(ngettext("note: {count} row under the table is not a prospect ({rows})",
+                                       "note: {count} rows under the table are not prospects ({rows})",
+                                       len(self.below), count=len(self.below), rows=shown))
 
     def progress(self) -> float | None:
         return None
@@ -337,6 +350,9 @@ class CsvReader(TableReader):
                  "guessed inside a UTF-8 file)")
 
     def __iter__(self) -> Iterator[Record]:
+        return self._without_footers(self._records())
+
+    def _records(self) -> Iterator[Record]:
         width = len(self.columns)
         while True:
             rec = self._next()
@@ -406,11 +422,17 @@ class XlsxReader(TableReader):
             raise InputError(_("{name}: the workbook has no worksheet", name=self.name))
         names = _(", ").join(f'"{ws.title}"' for ws in sheets)
         if sheet is None:
-            if len(sheets) > 1:
+            # the first sheet a person sees: a hidden one holds a template's dropdown lists or lookups
+            shown = next((ws for ws in sheets if getattr(ws, "sheet_state", "visible") == "visible"), sheets[0])
+            if shown is not sheets[0]:
+                self.notes.append(_('note: {name} has {count} sheets ({sheets}); reading "{sheet}", the first that '
+                                    "is not hidden (choose another with --sheet NAME or --sheet N)", name=self.name,
+                                    count=len(sheets), sheets=names, sheet=shown.title))
+            elif len(sheets) > 1:
                 self.notes.append(_('note: {name} has {count} sheets ({sheets}); reading the first, "{sheet}" '
                                     "(choose another with --sheet NAME or --sheet N)", name=self.name,
                                     count=len(sheets), sheets=names, sheet=sheets[0].title))
-            return sheets[0]
+            return shown
         if sheet.strip().isdigit():
             n = int(sheet)
             if 1 <= n <= len(sheets):
@@ -466,6 +488,9 @@ class XlsxReader(TableReader):
             yield self._row, list(values), problem
 
     def __iter__(self) -> Iterator[Record]:
+        return self._without_footers(self._records())
+
+    def _records(self) -> Iterator[Record]:
         width = len(self.columns)
         for row, vals, problem in self._all_rows():
             if problem:

@@ -59,3 +59,26 @@ def test_the_fallback_is_the_next_best_action_only_when_nothing_specific_applies
 
     result = infer(bundled, Profile(facts=facts, utterances=said))
     assert result.next_best_action is not None and result.next_best_action.strategy.id == action
+
+
+# --- one objection-handling text for a no-need customer who keeps their supplier ---------------
+
+@pytest.mark.parametrize(("said", "shown", "hidden"), [
+    (["我们跟现在的供应商做了八年了,一直挺稳定"], "objection.no_need.present_supplier", "objection.no_need.answer"),
+    (["我们用不着这个"], "objection.no_need.answer", None),
+])
+def test_the_present_supplier_answer_replaces_the_general_no_need_answer(bundled, said, shown, hidden):
+    """A no-need customer who keeps their present supplier gets that answer alone (it says when it
+    applies); any other no-need customer gets the general one."""
+    from engine.reasoning.inference import infer
+    from engine.reasoning.profile import Profile
+    from engine.report.screen import superseded_by
+
+    result = infer(bundled, Profile(facts={}, utterances=said))
+    by = superseded_by(result)
+    fired = {s.strategy.id for s in result.strategies}
+    assert shown in fired and by.get(shown) is None
+    if hidden is not None:
+        assert by.get(hidden) == shown
+    else:
+        assert "objection.no_need.present_supplier" not in fired

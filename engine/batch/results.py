@@ -181,7 +181,9 @@ class Composer:
             label = known[1].get(c.value, str(c.value)) if known is not None else str(c.value)  # class_label
             text = self._leading.format(typology=c.typology.label.get(lang), label=label,
                                         percent=f"{c.confidence:.0%}")
-            b = next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
+            strongest = getattr(c.because, "strongest", None)  # inference's lazy trace finds it unbuilt
+            b = strongest() if strongest is not None else \
+                next((b for b in c.because if b.cls == c.value and b.weight > 0), None)
             if b is None:
                 parts.append(text)
                 continue

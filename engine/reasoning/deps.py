@@ -41,6 +41,11 @@ class Deps:
     # per production index, its `then` by kind, in order: (typology, class, weight) evidence, SetFacts, Warns
     effects: dict[int, tuple[list[tuple[str, str, float]], list[SetFact], list[Warn]]] = field(default_factory=dict)
     class_order: dict[str, dict[str, int]] = field(default_factory=dict)  # typology -> class -> its place
+    # inference's plan: (t, k) of a fact -> the rulesets whose rules can match it, in pass order (so a
+    # fact goes only where it can matter); per pass, in order: (level, typologies final at its start,
+    # its rulesets)
+    routes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    schedule: list[tuple[int, list[Typology], list[str]]] = field(default_factory=list)
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> Deps:
@@ -122,6 +127,14 @@ class Deps:
             deps.effects[i] = ([(e.typology, e.cls, e.weight) for e in then if isinstance(e, Evidence)],
                                [e for e in then if isinstance(e, SetFact)], [e for e in then if isinstance(e, Warn)])
         deps.class_order = {tid: {c: i for i, c in enumerate(t.classes)} for tid, t in rb.typologies.items()}
+        routes: dict[tuple[str, str], list[str]] = {}
+        for level in range(compiled.max_level + 2):
+            names = compiled.passes.get(level, [])
+            deps.schedule.append((level, by_level.get(level, []), names))
+            for name in names:
+                for key in sorted(compiled.keys[name]):
+                    routes.setdefault(key, []).append(name)
+        deps.routes = {key: tuple(names) for key, names in routes.items()}
         return deps
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -275,16 +275,12 @@ class _Run:
         prods = self.compiled.productions
         deps = self.deps
         scaled, effects = deps.scaled, deps.effects
-        ctx = (self.phrase_hits, self.texts)
         evidence = self.evidence
         for index in self.order[self.absorbed:]:
-            message = self.fired[index]
             p = prods[index]
-            factor = _lowest_confidence(message) if index in scaled else 1.0
-            matched = MatchedFacts(message, ctx)
-            self.matched[index] = matched
+            factor = _lowest_confidence(self.fired[index]) if index in scaled else 1.0
             if isinstance(p, Strategy):
-                self.strategies.append(StrategyResult(p, factor, matched))
+                self.strategies.append(StrategyResult(p, factor, self.facts_of(index)))
                 continue
             weighs, sets, warns = effects[index]
             for typology, cls, weight in weighs:
@@ -294,10 +290,18 @@ class _Run:
                     evidence[typology] = [(index, cls, weight * factor)]
             for e in sets:
                 self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
-                self.derived.append(Derived(e.fact, e.value, p, matched))
+                self.derived.append(Derived(e.fact, e.value, p, self.facts_of(index)))
             for e in warns:
-                self.warnings.append(Warning_(e.text, p, matched))
+                self.warnings.append(Warning_(e.text, p, self.facts_of(index)))
         self.absorbed = len(self.order)
+
+    def facts_of(self, index: int) -> MatchedFacts:
+        """What the firing of production `index` matched (made when first asked for: most firings
+        only weigh evidence, and a batch row explains few of them)."""
+        m = self.matched.get(index)
+        if m is None:
+            m = self.matched[index] = MatchedFacts(self.fired[index], (self.phrase_hits, self.texts))
+        return m
 
 
 def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
@@ -310,6 +314,13 @@ def _fact_dicts(profile: Profile, sid: str) -> list[dict]:
             out.append({"sid": sid, "t": "f", "k": fid, "v": v, "a": 1})
     if profile.utterances:  # lets `{fact: utterances, known: true}` work; phrases are matched separately
         out.append({"sid": sid, "t": "f", "k": RESERVED_UTTERANCES, "v": len(profile.utterances), "a": 1})
+    return out
+
+
+def _known_facts(profile: Profile, sid: str, hits: dict[str, Hit]) -> list[tuple[tuple[str, str], dict]]:
+    """The profile's answers and phrase hits as engine facts, each with its (kind, id) key."""
+    out = [(("f", f["k"]), f) for f in _fact_dicts(profile, sid)]
+    out += [(("p", pid), _phrase_fact(sid, hit)) for pid, hit in hits.items()]
     return out
 
 
@@ -330,19 +341,34 @@ class _Reasons(_BuiltWhenRead):
     """A conclusion's trace (`Conclusion.because`), built when read: evidence for its class first,
     strongest first. A batch row reads the traces of its leading conclusions only."""
 
-    __slots__ = ("_evidence", "_matched", "_prods", "_value")
+    __slots__ = ("_evidence", "_facts_of", "_prods", "_value")
 
-    def __init__(self, evidence: list[tuple[int, str, float]], prods: list, matched: dict, value: str | None):
-        self._evidence, self._prods, self._matched, self._value, self._items = evidence, prods, matched, value, None
+    def __init__(self, evidence: list[tuple[int, str, float]], prods: list, facts_of: Callable[[int], MatchedFacts],
+                 value: str | None):
+        self._evidence, self._prods, self._facts_of, self._value, self._items = evidence, prods, facts_of, value, None
 
     def _build(self) -> list[Because]:
-        prods, matched, value = self._prods, self._matched, self._value
-        items = [Because(prods[index], cls, w, matched[index]) for index, cls, w in self._evidence]
+        prods, facts_of, value = self._prods, self._facts_of, self._value
+        items = [Because(prods[index], cls, w, facts_of(index)) for index, cls, w in self._evidence]
         items.sort(key=lambda b: (b.cls != value, -abs(b.weight)))
         return items
 
     def __len__(self) -> int:
         return len(self._evidence)  # without building it
+
+    def strongest(self) -> Because | None:
+        """The first item for the concluded class with a positive weight, without building the rest
+        (what a batch row's `reason` names): the greatest weight, the earliest on a tie."""
+        if self._items is not None:
+            return next((b for b in self._items if b.cls == self._value and b.weight > 0), None)
+        best = None
+        for item in self._evidence:
+            if item[1] == self._value and item[2] > 0 and (best is None or item[2] > best[2]):
+                best = item
+        if best is None:
+            return None
+        index, cls, w = best
+        return Because(self._prods[index], cls, w, self._facts_of(index))
 
 
 def _conclude(run: _Run, typ: Typology) -> Conclusion:
@@ -368,7 +394,7 @@ def _conclude(run: _Run, typ: Typology) -> Conclusion:
         reason = f"ambiguous: {scores[0][0]} and {scores[1][0]} are equally supported"
     else:
         value, conf = scores[0][0], scores[0][1]
-    because = _Reasons(evidence, run.compiled.productions, run.matched, value)
+    because = _Reasons(evidence, run.compiled.productions, run.facts_of, value)
     return Conclusion(typ, value, round(conf, 4), [(c, round(s, 4)) for c, s in scores], because, reason, [])
 
 
@@ -454,28 +480,35 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
         used: list[tuple[str, list[dict]]] = []
         failed = True
         try:
-            known = [((f["t"], f["k"]), f) for f in _fact_dicts(profile, sid)]
-            known += [(("p", pid), _phrase_fact(sid, hit)) for pid, hit in hits.items()]
-            by_level = _Deps.of(compiled).typologies_by_level
-            for level in range(compiled.max_level + 2):
-                for typ in by_level.get(level, ()):
+            deps = _Deps.of(compiled)
+            routes, blind = deps.routes, compiled.blind
+            # ruleset -> the facts known so far that its rules can match, in the order they became
+            # known; a ruleset leaves once asserted (each belongs to one pass)
+            waiting: dict[str, list[dict]] = {name: [] for name in compiled.ruleset_names}
+            for key, fact in _known_facts(profile, sid, hits):
+                for name in routes.get(key, ()):
+                    waiting[name].append(fact)
+            for level, typologies, names in deps.schedule:
+                for typ in typologies:
                     c = _conclude(run, typ)
                     run.conclusions[typ.id] = c
                     if c.value is not None:
-                        known.append((("c", typ.id),
-                                      {"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence}))
-                known += [(("f", f["k"]), f) for f in run.pending]
+                        fact = {"sid": sid, "t": "c", "k": typ.id, "v": c.value, "cf": c.confidence}
+                        for name in routes.get(("c", typ.id), ()):
+                            if name in waiting:
+                                waiting[name].append(fact)
+                for fact in run.pending:
+                    for name in routes.get(("f", fact["k"]), ()):
+                        if name in waiting:
+                            waiting[name].append(fact)
                 run.pending = []
-                names = compiled.passes.get(level)
-                for name in names or ():
+                for name in names:
+                    batch = waiting.pop(name)
                     if not advice and name in compiled.advice_only:
                         continue
-                    # What this ruleset's rules can match of everything known so far,
-                    # then the pass marker: negation is only judged once all of it is in.
-                    keys = compiled.keys[name]
-                    batch = [f for k, f in known if k in keys]
-                    if not batch and name not in compiled.blind:
+                    if not batch and name not in blind:
                         continue  # none of its rules can fire without a fact: skip the engine call
+                    # then the pass marker: negation is only judged once all of it is in
                     batch.append({"sid": sid, "t": "L", "n": level})
                     used.append((name, batch))
                     _assert(compiled, run, [name], batch)

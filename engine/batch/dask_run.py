@@ -200,8 +200,15 @@ def open_client(address: str) -> Iterator[Any]:
     cluster = None
     try:
         if n is not None:
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
-                                   silence_logs=logging.ERROR)
+            import dask
+
+            # No dashboard, so nobody reads the workers' statistical profiles, and a blocked event
+            # loop is only logged: sampling every task's stack every 10 ms and ticking every 20 ms
+            # only take the GIL from the rows (a worker's Nanny passes this configuration on)
+            with dask.config.set({"distributed.worker.profile.enabled": False,
+                                  "distributed.admin.tick.interval": "200ms"}):
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)
             client = Client(cluster)
         else:
             client = Client(where, timeout=CONNECT_SECONDS)

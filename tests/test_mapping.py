@@ -343,3 +343,30 @@ def test_numbers_percentages_and_deferrals_as_sheets_write_them(bundled_rb, head
     prof, problems = plan.read([cell])
     assert not problems, problems
     assert prof.facts.get(fact) == value
+
+
+@pytest.mark.parametrize(("header", "cell", "fact", "value"), [
+    ("预算", "看房子", "has_money", None),  # "it depends" says nothing, and is no problem
+    ("购车预算(万)", "看车定", "has_money", None),
+    ("预算", "视情况而定", "has_money", None),
+    ("年度印刷预算", "按单算", "has_money", None),
+    ("Budget (RMB)", "depends on project", "has_money", None),
+    ("投资预算", "不方便说", "has_money", None),
+    ("能否拍板", "不对", "has_authority", False),
+    ("能否做主", "需跟老板商量", "has_authority", False),  # decides with someone else
+    ("是否当家人", "老板娘说了算", "has_authority", False),  # someone else decides
+    ("是否当家人", "我说了算", "has_authority", True),
+    ("职务", "质量负责人", "job_title", "manager"),  # heads a function
+    ("客户状态", "停止合作", "contact_status", "lapsed"),
+])
+def test_deferrals_and_who_decides_as_sheets_write_them(bundled_rb, header, cell, fact, value):
+    plan = build_plan([header], bundled_rb)
+    prof, problems = plan.read([cell])
+    assert not problems, problems
+    assert prof.facts.get(fact) == value
+
+
+def test_a_header_broken_over_lines_is_named_on_one_line(bundled_rb):
+    plan = build_plan(["是否\n决策人"], bundled_rb)
+    _prof, problems = plan.read(["大概吧也许"])
+    assert problems and problems[0].column == "是否 决策人"

@@ -108,3 +108,14 @@ def test_heldout_headers_are_found_and_mapped(bundled_rb, name, header_row, mapp
     # a decor style is not the customer's personality
     assert not {"预计金额(万)", "商机金额(元)", "赢率", "装修风格", "医院等级", "Probability (%)", "年采购额\n（万元）",
                 "月采购额\n(元)", "年用肥量（吨）"} & got
+
+
+def test_rows_under_the_table_are_named_by_the_run_and_the_dry_run(tmp_path):
+    """A 合计 row and a note under the table are not prospects: said, never silently dropped."""
+    sheet = str(HELDOUT / "pharma_yongyou_gbk.csv")
+    r = zhike("batch", sheet, "-o", str(tmp_path / "out.csv"), "--lang", "zh", *RB)
+    assert r.returncode == 0, r.stderr
+    assert "表格下面的 2 行不是客户" in r.stderr and "合计" in r.stderr, r.stderr
+    r = zhike("batch", sheet, "--explain-map", "--lang", "zh", *RB)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "表格下面的 2 行不是客户" in r.stdout, r.stdout

@@ -37,11 +37,12 @@ HOW_VALUE = {
 # Cells that say "not known" in the words sheets use (beyond the catalogue's own UNKNOWN_WORDS).
 UNKNOWN_CELLS = frozenset({"不确定", "待定", "未定", "待确认", "待了解", "不详", "暂无信息", "未知", "不知道", "不清楚",
                            "?", "？", "/", "-", "--", "—", "–", "tbd", "n/a", "na", "unknown", "unsure", "待跟进",
-                           "待评估", "面议", "未透露", "不方便透露", "保密", "没想好", "还没想好", "说不清", "说不好"})
+                           "待评估", "面议", "未透露", "不方便透露", "保密", "没想好", "还没想好", "说不清", "说不好",
+                           "说不准", "不好说", "难说", "不一定", "看情况", "待核实", "不好讲", "还不确定", "尚未确定"})
 # Yes and no as sheets write them (the catalogue's words are tried first).
 YES_CELLS = frozenset({"y", "yes", "是", "是的", "对", "有", "√", "✓", "✔", "☑", "○", "o", "ok", "确定", "确认",
                        "肯定", "有的", "true", "t", "1", "是(决策人)", "kp"})
-NO_CELLS = frozenset({"n", "no", "否", "不是", "不", "无", "没有", "没", "×", "✗", "✘", "x", "false", "f", "0", "非",
+NO_CELLS = frozenset({"n", "no", "否", "不是", "不对", "不", "无", "没有", "没", "×", "✗", "✘", "x", "false", "f", "0", "非",
                       "暂无", "不是kp", "非kp"})
 
 _HEDGE = re.compile(r"^(?:约|大约|大概|估计|预计|将近|接近|差不多|近|约合|总价|总计|合计|总共|共|~|≈|about|approx\.?|"
@@ -84,9 +85,14 @@ def normal(text: Any) -> str:
     return to_simplified(s).casefold()
 
 
+# "It depends" as a cell: 看房子, 看车定, 看设计再说, 视情况而定, 按单算, 不方便说, depends on project
+_DEPENDS = re.compile(r"^(?:看|视|要看|得看|取决于)\S{1,6}?(?:定|而定|再定|再说|决定)?$|^按\S{1,4}算$|^不方便\S{0,3}$"
+                      r"|^(?:it\s+)?depends(?:\s+on\b.*)?$")
+
+
 def says_unknown(text: Any) -> bool:
     s = normal(text)
-    return s in UNKNOWN_CELLS or s in UNKNOWN_WORDS
+    return s in UNKNOWN_CELLS or s in UNKNOWN_WORDS or (len(s) <= 24 and _DEPENDS.match(s) is not None)
 
 
 def _chinese_number(run: str) -> int | None:

@@ -237,8 +237,9 @@ class Plan:
 
     def __post_init__(self) -> None:
         # several-fact columns first: a column that gives one of their facts on its own wins
-        self._active = sorted(((p.index, p.name, p.fact, p.translation, p.multi) for p in self.plans if p.mapped),
-                              key=lambda a: a[4] is None)
+        # (a header broken over lines in its cell is named on one line in what the user reads)
+        self._active = sorted(((p.index, " ".join(p.name.split()), p.fact, p.translation, p.multi)
+                               for p in self.plans if p.mapped), key=lambda a: a[4] is None)
         # (column, language, text of a cell) -> (value, None) or (None, why it fits nothing): a prospect list
         # repeats the same few values in a column, and reading one is pure (its fact, its table, the language
         # of the messages). Bounded: the oldest go first.

@@ -549,6 +549,9 @@ def _default_rejects(self: _Job, fmt: str, inputs: list[str]) -> Path:
 
 def _summary(job: _Job, stats: Any) -> None:
     """The end of a run on stderr: the counts, a column that was not used, where --max-errors stopped."""
+    for note in job.reader.notes:  # learnt while reading (rows under the table): said before the counts
+        if note not in job.notes:
+            _say(note)
     _say(summary_line(job.rows_in, job.rows_out, job.rejected, job.out_name,
                       job.rejects.final if job.rejected or (job.rejects_explicit and job.rejects.final) else False))
     rb = job.settings.rulebase

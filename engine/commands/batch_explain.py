@@ -90,12 +90,12 @@ def explain(reader: Any, plan: Any, rb: Any, result_headers: list[str], lang: st
     out.append("")
     blank = _("(blank)")
     head = (_("column"), _("fact it gives"), _("matched by"))
-    width = min(36, max([dwidth(c or blank) for c in reader.columns] + [dwidth(head[0]), 6]))
+    width = min(36, max([dwidth(" ".join(c.split()) or blank) for c in reader.columns] + [dwidth(head[0]), 6]))
     gives = {p.index: gives_text(p, lang) for p in plan.mapped}
     fwidth = min(30, max([dwidth(g) for g in gives.values()] + [dwidth(head[1]), 4]))
     out.append(f"{pad(head[0], width)}    {pad(head[1], fwidth)}  {head[2]}")
     for p in plan.plans:
-        name = p.name or blank
+        name = " ".join(p.name.split()) or blank  # a header broken over lines in its cell, on one line
         if not p.mapped:
             out.append(f"{pad(name, width)}    {pad('-', fwidth)}  " + _("ignored: {why}", why=p.note))
             continue
@@ -177,6 +177,7 @@ def dry_run(reader: Any, plan: Any, on_bad_value: str) -> tuple[list[str], int]:
     blanks: dict[str, int] = {}
     blank_example: dict[str, str] = {}
     n = 0
+    noted = len(reader.notes)  # what reading the rows adds (a 合计 row under the table) is said below
     for rec in islice(iter(reader), EXPLAIN_SAMPLE):
         n += 1
         if rec.error_code:
@@ -194,6 +195,7 @@ def dry_run(reader: Any, plan: Any, on_bad_value: str) -> tuple[list[str], int]:
     out = ["", ngettext("checked the first {count} row: {bad} would be rejected",
                         "checked the first {count} rows: {bad} would be rejected", n, count=format(n, ","),
                         bad=format(bad, ","))]
+    out += ["  " + note for note in reader.notes[noted:]]
     for code, count in sorted(codes.items()):
         out.append("  " + _("{code} ({kind}): {count}, e.g. {example}", code=code,
                             kind=_(REJECT_KINDS.get(code, code)), count=format(count, ","), example=examples[code]))

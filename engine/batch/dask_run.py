@@ -209,7 +209,9 @@ def open_client(address: str) -> Iterator[Any]:
                                   "distributed.admin.tick.interval": "200ms"}):
                 cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=None,
                                        silence_logs=logging.ERROR)
-            client = Client(cluster)
+            # results come straight from the worker that has them, not through the scheduler, which
+            # shares this process with the reading and writing
+            client = Client(cluster, direct_to_workers=True)
         else:
             client = Client(where, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as e:

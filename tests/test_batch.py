@@ -403,6 +403,25 @@ def test_cache_gives_the_same_results(mini_rb, mini_compiled):
     assert cached == plain
 
 
+def test_a_cache_that_never_hits_is_given_up_and_one_that_hits_is_kept(mini_rb, mini_compiled, monkeypatch):
+    import sys
+
+    from engine.batch.classify import RowClassifier, Settings, select_columns
+
+    classify = sys.modules["engine.batch.classify"]  # (engine.batch.classify is also a function's name)
+    monkeypatch.setattr(classify, "CACHE_TRIAL", 8)
+    settings = Settings(mini_rb, classify._load_spec(None, mini_rb), select_columns(mini_rb, None), "zh", 100)
+    distinct = RowClassifier(settings, mini_compiled)
+    for n in range(20):  # every row a new budget: nothing repeats
+        distinct(("budget",), [float(100 + n)])
+    assert (distinct.hits, distinct.misses, distinct._cache_size, len(distinct._cache)) == (0, 20, 0, 0)
+    repeating = RowClassifier(settings, mini_compiled)
+    for n in range(20):  # two kinds of row
+        repeating(("budget",), [float(100 + n % 2)])
+    assert repeating.hits == 18 and repeating._cache_size == 100
+    assert distinct(("budget",), [101.0]) == repeating(("budget",), [101.0])  # the same answers either way
+
+
 def test_classify_dataframe(mini_compiled):
     pd = pytest.importorskip("pandas")
     from engine.batch.classify import classify_dataframe

@@ -51,6 +51,7 @@ from .results import (  # noqa: F401
 )
 
 DEFAULT_CACHE = 4096
+CACHE_TRIAL = 2048  # rows after which a result cache that (almost) never hits is given up
 CHUNK = 64
 Outcome = tuple[list[Any] | None, str | None, str | None]  # results, or (None, error code, message)
 BAD_VALUE_CHOICES = ("blank", "reject")  # a cell that fits nothing: left blank with a warning, or the row rejected
@@ -125,6 +126,7 @@ class RowClassifier:
         self._plans: dict[tuple[str, ...], Plan] = {}
         self._cache: OrderedDict[Any, list[Any]] = OrderedDict()
         self.hits = self.misses = 0
+        self._cache_size = settings.cache_size
         self._wanted = set(settings.columns)
         self._layout = settings.layout()
         self._warnings_at = [i for i, c in enumerate(self._layout) if c.key == WARNINGS]
@@ -164,8 +166,14 @@ class RowClassifier:
     def _classify(self, profile: Any) -> Outcome:
         from ..reasoning.inference import infer
 
-        size = self.settings.cache_size
+        size = self._cache_size
         key = None
+        if size:
+            if self.misses == CACHE_TRIAL and self.hits * 50 < CACHE_TRIAL:
+                # under 2% of the first rows repeat an earlier row's facts: a list of distinct rows, where
+                # keying and keeping every result costs more than the rare hit saves
+                self._cache_size = size = 0
+                self._cache.clear()
         if size:
             key = (tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in profile.facts.items())),
                    tuple(profile.utterances), tuple(profile.rep_notes))

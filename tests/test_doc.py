@@ -172,3 +172,21 @@ def test_headings_come_from_the_catalogue_in_each_language(mini_rb, fmt):
                              ("附录三 · 培训师索引", "Appendix C · Trainer index"), ("6 处引用", "6 citations")):
         assert zh_text in zh and en_text not in zh, en_text
         assert en_text in en and zh_text not in en, zh_text
+
+
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_advice_that_takes_the_place_of_other_advice_says_so(bundled_rb, fmt):
+    """A strategy that supersedes another names it: reading the playbook, a trainer sees why a class
+    has two objection-handling blocks and which one a rep is shown."""
+    from engine.trainer.doc import playbook
+
+    book = playbook(bundled_rb, "zh")
+    entries = [s for t in book["typologies"] for c in t["classes"] for s in c["strategies"]] + book["plans"]
+    superseding = [s for s in bundled_rb.strategies if s.supersedes]
+    assert superseding, "the bundled rulebase declares no `supersedes:`"
+    by_id = {e["id"]: e for e in entries}
+    for s in superseding:
+        replaces = by_id[s.id]["replaces"]
+        assert len(replaces) == len(s.supersedes) and all(r["text"] and r["anchor"] for r in replaces)
+    text = render_doc(bundled_rb, fmt, "zh")
+    assert text.count("适用时，销售看到的是这一条，而不是") == len(superseding)

@@ -98,7 +98,17 @@ def _strategy(rb: Rulebase, s: Strategy, lang: str) -> dict:
         "source": _source(s.source, lang),
         "anchor": anchor("strategy", s.id),
         "note": _note(s, lang),
+        # what a rep no longer sees when this one fires too (report.screen drops superseded advice)
+        "replaces": [{"text": _strategy_name(rb, t, lang), "anchor": anchor("strategy", t.id)}
+                     for sid in s.supersedes or () for t in rb.strategies if t.id == sid],
     }
+
+
+def _strategy_name(rb: Rulebase, s: Strategy, lang: str) -> str:
+    """A strategy as the playbook names it: its one-line action, else the classes it is for."""
+    if s.summary:
+        return s.summary.get(lang)
+    return " + ".join(class_label(rb, t, c, lang) for t, c in s.classes) or _("General")
 
 
 def _signal(rb: Rulebase, r: Rule, tid: str, cid: str, weight: float, lang: str) -> dict:

@@ -270,6 +270,30 @@ def test_status_columns_of_chinese_sheets_are_stages(bundled_rb):
     ("预算", "2千左右", "has_money", True),
     ("预算", "面议", "has_money", None),
     ("是否KP", "-", "has_authority", None),
+    ("预算", "三十万左右", "has_money", True),  # Chinese numerals
+    ("预算", "十到二十万", "has_money", True),
+    ("意向", "60%", "has_need", True),  # a percentage: 50% and above says the need
+    ("意向", "30%", "has_need", None),  # below says nothing (and is no problem)
+    ("意向度", 0.8, "has_need", True),  # a percent cell as Excel keeps it
+    ("意向度", 0.2, "has_need", None),
+    ("意向度", 3, "has_need", None),  # a score on a scale the sheet does not say
+    ("意向", "一般", "has_need", True),  # words are still words
+    ("是否决策人", "要报领导", "has_authority", False),  # someone above decides
+    ("是否决策人", "需请示老板", "has_authority", False),
+    ("目前进展", "已看场", "contact_status", "active"),
+    ("Stage", "Site Survey", "contact_status", "active"),
+    ("预算", "看房子", "has_money", None),  # "it depends" says nothing, and is no problem
+    ("购车预算(万)", "看车定", "has_money", None),
+    ("预算", "视情况而定", "has_money", None),
+    ("年度印刷预算", "按单算", "has_money", None),
+    ("Budget (RMB)", "depends on project", "has_money", None),
+    ("投资预算", "不方便说", "has_money", None),
+    ("能否拍板", "不对", "has_authority", False),
+    ("能否做主", "需跟老板商量", "has_authority", False),  # decides with someone else
+    ("是否当家人", "老板娘说了算", "has_authority", False),  # someone else decides
+    ("是否当家人", "我说了算", "has_authority", True),
+    ("职务", "质量负责人", "job_title", "manager"),  # heads a function
+    ("客户状态", "停止合作", "contact_status", "lapsed"),
 ])
 def test_more_cells_as_sheets_write_them(bundled_rb, header, cell, fact, value):
     if fact == "job_title" and fact not in bundled_rb.facts:
@@ -322,39 +346,6 @@ def test_progress_and_funds_are_head_words_but_registered_capital_is_not_a_budge
     assert gives["注册资金"] is None and gives["注册资本(万元)"] is None and gives["资金来源"] is None
     assert "registered capital" in build_plan(["注册资金"], bundled_rb).plans[0].note
     assert _gives(build_plan(["Customer Feedback"], bundled_rb))["Customer Feedback"] == "rep_notes"
-
-
-@pytest.mark.parametrize(("header", "cell", "fact", "value"), [
-    ("预算", "三十万左右", "has_money", True),  # Chinese numerals
-    ("预算", "十到二十万", "has_money", True),
-    ("意向", "60%", "has_need", True),  # a percentage: 50% and above says the need
-    ("意向", "30%", "has_need", None),  # below says nothing (and is no problem)
-    ("意向度", 0.8, "has_need", True),  # a percent cell as Excel keeps it
-    ("意向度", 0.2, "has_need", None),
-    ("意向度", 3, "has_need", None),  # a score on a scale the sheet does not say
-    ("意向", "一般", "has_need", True),  # words are still words
-    ("是否决策人", "要报领导", "has_authority", False),  # someone above decides
-    ("是否决策人", "需请示老板", "has_authority", False),
-    ("目前进展", "已看场", "contact_status", "active"),
-    ("Stage", "Site Survey", "contact_status", "active"),
-    ("预算", "看房子", "has_money", None),  # "it depends" says nothing, and is no problem
-    ("购车预算(万)", "看车定", "has_money", None),
-    ("预算", "视情况而定", "has_money", None),
-    ("年度印刷预算", "按单算", "has_money", None),
-    ("Budget (RMB)", "depends on project", "has_money", None),
-    ("投资预算", "不方便说", "has_money", None),
-    ("能否拍板", "不对", "has_authority", False),
-    ("能否做主", "需跟老板商量", "has_authority", False),  # decides with someone else
-    ("是否当家人", "老板娘说了算", "has_authority", False),  # someone else decides
-    ("是否当家人", "我说了算", "has_authority", True),
-    ("职务", "质量负责人", "job_title", "manager"),  # heads a function
-    ("客户状态", "停止合作", "contact_status", "lapsed"),
-])
-def test_numbers_percentages_and_deferrals_as_sheets_write_them(bundled_rb, header, cell, fact, value):
-    plan = build_plan([header], bundled_rb)
-    prof, problems = plan.read([cell])
-    assert not problems, problems
-    assert prof.facts.get(fact) == value
 
 
 def test_a_header_broken_over_lines_is_named_on_one_line(bundled_rb):

@@ -176,7 +176,7 @@ def _multi(rb: Rulebase, entry: dict) -> Multi | None:
     return multi if multi.facts else None
 
 
-def aliases_for(rb: Rulebase) -> tuple[dict[str, list[Alias]], dict[str, Text]]:
+def aliases_for(rb: Rulebase) -> tuple[AliasTable, dict[str, Text]]:
     """header key -> aliases usable with this rulebase; header key -> what a known header is that maps to nothing here
     (None for the usual header of a fact this rulebase lacks)."""
     cached = _alias_cache.get(rb.sha256)

@@ -488,7 +488,7 @@ def build_plan(columns: list[str], rb: Rulebase, spec: MapSpec | None = None,
             plan.fact, plan.translation = fact_by_id(rb, a.fact), a.translation
         else:
             known = known_unmapped.get(key) or known_unmapped.get(bare)  # 商机金额(元) is 商机金额
-            rest = aliases.without_subject(bare) if known is None and hasattr(aliases, "without_subject") else None
+            rest = aliases.without_subject(bare) if known is None else None
             if rest is not None:
                 known = known_unmapped.get(rest)  # 联系人电话 is 电话: contact details
             plan.note = (_("{what}: no fact with that meaning in this rulebase", what=known.get(current_lang()))

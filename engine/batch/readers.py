@@ -15,7 +15,7 @@ import io
 import re
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -74,6 +74,12 @@ class _Counting(io.RawIOBase):
         return n
 
 
+def rows_named(rows: Sequence[tuple[int, str]], n: int = 3) -> str:
+    """Rows that are not prospects (a title above the header, a 合计 under the table), named in a note."""
+    shown = _(", ").join(_("row {row} {text}", row=row, text=repr(text[:30])) for row, text in rows[:n])
+    return shown + " …" if len(rows) > n else shown
+
+
 class TableReader:
     """Base of the readers: `columns`, iteration over `Record`s, `progress()`, `close()`."""
 
@@ -96,10 +102,9 @@ class TableReader:
         self.below = [(r.row, " ".join(str(v).strip() for v in r.values if v is not None and str(v).strip()))
                       for r in held]
         if self.below:
-            shown = _(", ").join(_("row {row} {text}", row=row, text=repr(text[:30])) for row, text in self.below[:3])
             self.notes.append(ngettext("note: {count} row under the table is not a prospect ({rows})",
                                        "note: {count} rows under the table are not prospects ({rows})",
-                                       len(self.below), count=len(self.below), rows=shown))
+                                       len(self.below), count=len(self.below), rows=rows_named(self.below)))
 
     def progress(self) -> float | None:
         return None

@@ -12,6 +12,7 @@ import time
 from itertools import islice
 from typing import Any
 
+from ..batch.readers import rows_named
 from ..batch.summary import REJECT_KINDS  # what each reject code means, in words
 from ..i18n import _, ngettext
 
@@ -65,12 +66,9 @@ def above_header(reader: Any) -> list[str]:
     """The rows above the header (a title, notes), named so nobody wonders where they went."""
     if not reader.above:
         return []
-    shown = _(", ").join(_("row {row} {text}", row=row, text=repr(text[:30])) for row, text in reader.above[:3])
-    if len(reader.above) > 3:
-        shown += " …"
     return [ngettext("note: {count} row above the header is not a prospect ({rows})",
                      "note: {count} rows above the header are not prospects ({rows})", len(reader.above),
-                     count=len(reader.above), rows=shown)]
+                     count=len(reader.above), rows=rows_named(reader.above))]
 
 
 def explain(reader: Any, plan: Any, rb: Any, result_headers: list[str], lang: str, spec: Any,

@@ -46,6 +46,10 @@ class Deps:
     # its rulesets)
     routes: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
     schedule: list[tuple[int, list[Typology], list[str]]] = field(default_factory=list)
+    # the missing-facts analysis by production index, as inference records firings: per typology
+    # its evidencers' (index, closure) pairs; per production, the typologies it gives evidence to
+    evidencer_closures: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    evidences: dict[int, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, compiled: CompiledRulebase) -> Deps:
@@ -135,33 +139,45 @@ class Deps:
                 for key in sorted(compiled.keys[name]):
                     routes.setdefault(key, []).append(name)
         deps.routes = {key: tuple(names) for key, names in routes.items()}
+        at = {p.id: i for i, p in enumerate(compiled.productions)}
+        deps.evidencer_closures = {tid: [(at[rid], closure[rid]) for rid in rules] for tid, rules in evidencers.items()}
+        for tid, rules in evidencers.items():
+            for rid in rules:
+                deps.evidences[at[rid]] = (*deps.evidences.get(at[rid], ()), tid)
         return deps
 
 
-def missing_facts(compiled: CompiledRulebase, profile: Profile, fired_ids: set[str],
+def missing_facts(compiled: CompiledRulebase, profile: Profile, fired: set[int],
                   derived: set[str], per_typology: bool = True) -> tuple[dict, list]:
     """Unknown facts that unfired rules test, per typology and overall, most useful first.
 
     A rule that has not fired may still fire once more is known: the facts it
     tests, and those behind the conclusions and derived facts it waits on, are
     what a rep should find out next. "Most useful" = tested by the most rules.
+    `fired`: the indices (in compiled.productions) of the productions that fired.
     per_typology=False leaves the per-typology lists out (the first value is then
     empty): a batch row shows only the overall list, and the lists are most of the cost.
     """
     deps = Deps.of(compiled)
+    bit = deps.bit
     known = 0
-    for f in (*profile.facts, *derived):
-        known |= deps.bit.get(f, 0)
+    for f in profile.facts:
+        known |= bit.get(f, 0)
+    for f in derived:
+        known |= bit.get(f, 0)
     if profile.utterances:
-        known |= deps.bit.get(RESERVED_UTTERANCES, 0)
+        known |= bit.get(RESERVED_UTTERANCES, 0)
+    unknown = ~known
+    # the typologies some of whose evidencers fired: found from the firings (a few dozen), not by
+    # testing every typology's evidencers against them
+    evidences = deps.evidences
+    touched = {tid for i in fired if i in evidences for tid in evidences[i]}
     per_typ: dict[str, list[str]] = {}
     union = 0
-    unknown = ~known
-    closure = deps.closure
     gone: set[str] | None = None  # the known facts: few, so the usual lists are the ranked ones without them
-    for tid, rules in deps.evidencers.items():
-        if fired_ids.isdisjoint(deps.evidencer_set[tid]):
-            mask = deps.every[tid] & unknown  # the usual case: none of its rules fired (precomputed union)
+    for tid, every in deps.every.items():
+        if tid not in touched:
+            mask = every & unknown  # the usual case: none of its rules fired (precomputed union)
             if per_typology and mask:
                 if gone is None:
                     gone = _known(profile, derived)
@@ -171,9 +187,9 @@ def missing_facts(compiled: CompiledRulebase, profile: Profile, fired_ids: set[s
             union |= mask
             continue
         mask = 0
-        for rid in rules:
-            if rid not in fired_ids:
-                mask |= closure[rid]
+        for i, closed in deps.evidencer_closures[tid]:
+            if i not in fired:
+                mask |= closed
         mask &= unknown
         union |= mask
         if per_typology:

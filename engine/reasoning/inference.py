@@ -531,9 +531,8 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
         finally:
             _clean(compiled, sid, used, failed)
     prods = compiled.productions
-    fired_ids = {prods[i].id for i in run.order}
     derived_ids = {d.fact for d in run.derived}
-    per_typ, overall = (_missing(compiled, profile, fired_ids, derived_ids, missing_per_typology) if missing
+    per_typ, overall = (_missing(compiled, profile, set(run.order), derived_ids, missing_per_typology) if missing
                         else ({}, []))
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])

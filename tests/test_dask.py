@@ -169,6 +169,31 @@ def test_a_worker_killed_mid_run_loses_no_row(client):
     assert killed[0] not in set(client.run(os.getpid).values())
 
 
+class _Unpicklable:  # a cell value that pickle refuses (Dask's cloudpickle sends it anyway)
+    def __reduce__(self):
+        raise TypeError("not this one")
+
+    def __str__(self):
+        return "fast"
+
+
+def test_a_chunk_that_cannot_be_pickled_goes_row_by_row(client):
+    from engine.batch.classify import classify_values
+    from engine.batch.dask_run import classify_values_dask
+    from engine.rules.loader import load_rulebase
+
+    rb = load_rulebase(MINI)
+    settings = _settings(rb)
+    cols = tuple(HEADER)
+    rows = _rows(12, seed=5)
+    expected = [o for _, o in classify_values(((i, (cols, r)) for i, r in enumerate(rows)), settings)]
+    rows[7] = [_Unpicklable() if i == 1 else v for i, v in enumerate(rows[7])]
+    got = list(classify_values_dask(((i, (cols, r)) for i, r in enumerate(rows)), settings, client, chunk=5))
+    assert [t for t, _ in got] == list(range(12))
+    assert [o for i, (_, o) in enumerate(got) if i != 7] == [o for i, o in enumerate(expected) if i != 7]
+    assert got[7][1][0] is None and "cannot be sent to a worker" in got[7][1][2]  # only the culprit is rejected
+
+
 def test_a_worker_with_another_rulebase_is_refused(tmp_path, client):
     import shutil
 

@@ -522,16 +522,22 @@ def dask_versus_workers(rb, args: Any, tmp: Path) -> None:
     print(f"\n(e) {n:,} rows end to end, cache on: --workers 2 against --dask local:2, {rounds} round(s) one after "
           f"the other, each keeping its best (target: dask / workers >= 0.9)")
     got: dict[str, tuple[float, Path]] = {}
+    pairs: list[float] = []
     for _round in range(rounds):
+        rates = {}
         for label, dask in (("--workers 2", None), ("--dask local:2", "local:2")):
             out = tmp / f"e-{'dask' if dask else 'workers'}.csv"
             dt, rate, peak = end_to_end(src, out, 2, str(frozen), True, dask)
             got[label] = (max(rate, got.get(label, (0.0, out))[0]), out)
+            rates[label] = rate
             print(f"  {label:16} {dt:7.1f} s  {rate:8,.0f}/s  peak RSS of the process tree {peak / 2**20:7.1f} MiB  "
                   f"(load average {_load()})", flush=True)
+        pairs.append(rates["--dask local:2"] / rates["--workers 2"])
     (w, wo), (d, do) = got["--workers 2"], got["--dask local:2"]
     same = wo.read_bytes() == do.read_bytes()
-    print(f"  dask / workers = {d / w:.2f}; outputs byte-identical: {'yes' if same else 'NO'}")
+    print(f"  dask / workers = {d / w:.2f} (best of each); each round's pair: "
+          f"{', '.join(f'{p:.2f}' for p in pairs)} (median {statistics.median(pairs):.2f}); "
+          f"outputs byte-identical: {'yes' if same else 'NO'}")
     if not same:  # say where: a row, a column
         a, b = (list(csv.reader(open(f, encoding="utf-8-sig", newline=""))) for f in (wo, do))
         rows = [i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y]

@@ -28,10 +28,9 @@ class Deps:
     scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
     position: dict[int, int]  # id(production) -> its index
     typologies_by_level: dict[int, list[Typology]]  # the pass at whose start a typology is final
-    # per typology: the union of its evidencers' closures (the mask while none of them fired), the
-    # evidencers as a set, and `ranked` as (bit, fact) pairs; `overall` likewise
+    # per typology: the union of its evidencers' closures (the mask while none of them fired), and
+    # `ranked` as (bit, fact) pairs; `overall` likewise
     every: dict[str, int] = field(default_factory=dict)
-    evidencer_set: dict[str, frozenset[str]] = field(default_factory=dict)
     ranked_bits: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
     overall_bits: list[tuple[int, str]] = field(default_factory=list)
     # per typology, and overall: where each fact of `ranked` stands in it; the mask of `overall`
@@ -119,7 +118,6 @@ class Deps:
                 mask |= closure[rid]
             every[tid] = mask
         deps = cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level, every,
-                   {tid: frozenset(rules) for tid, rules in evidencers.items()},
                    {tid: [(bit[f], f) for f in facts] for tid, facts in ranked.items()},
                    [(bit[f], f) for f in overall])
         deps.ranked_at = {tid: {f: i for i, f in enumerate(facts)} for tid, facts in ranked.items()}

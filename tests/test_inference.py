@@ -233,10 +233,12 @@ def test_a_result_is_freed_without_the_garbage_collector(mini_compiled):
     # collector, which then runs hundreds of times per thousand rows. Reading the traces too.
     import gc
 
+    profile = {"facts": {"pace": "fast", "guard": True}, "utterances": ["最多再降 30% 吧"]}
+    assert classify(mini_compiled, profile).conclusions["social_style2"].because[0].facts  # first use sets up caches
     gc.collect()
     gc.disable()
     try:
-        r = classify(mini_compiled, {"facts": {"pace": "fast", "guard": True}, "utterances": ["最多再降 30% 吧"]})
+        r = classify(mini_compiled, profile)
         assert r.conclusions["social_style2"].because[0].facts  # the lazy trace, built
         assert r.derived[0].facts[0].kind == "said"
         del r

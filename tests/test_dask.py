@@ -136,16 +136,21 @@ def _settings(rb):
     return Settings(rb, MapSpec([]), select_columns(rb, None), "en", 0)
 
 
-def test_a_worker_killed_mid_run_loses_no_row(client):
+def _classified_locally(n: int, seed: int):
+    """Settings, header, `n` rows and their outputs from a local run: what a Dask run must give."""
     from engine.batch.classify import classify_values
-    from engine.batch.dask_run import classify_values_dask
     from engine.rules.loader import load_rulebase
 
-    rb = load_rulebase(MINI)
-    settings = _settings(rb)
+    settings = _settings(load_rulebase(MINI))
     cols = tuple(HEADER)
-    rows = _rows(300, seed=11)
-    expected = [o for _, o in classify_values(((i, (cols, r)) for i, r in enumerate(rows)), settings)]
+    rows = _rows(n, seed=seed)
+    return settings, cols, rows, [o for _, o in classify_values(((i, (cols, r)) for i, r in enumerate(rows)), settings)]
+
+
+def test_a_worker_killed_mid_run_loses_no_row(client):
+    from engine.batch.dask_run import classify_values_dask
+
+    settings, cols, rows, expected = _classified_locally(300, seed=11)
     before = set(client.run(os.getpid).values())
     killed: list[int] = []
 
@@ -178,15 +183,9 @@ class _Unpicklable:  # a cell value that pickle refuses (Dask's cloudpickle send
 
 
 def test_a_chunk_that_cannot_be_pickled_goes_row_by_row(client):
-    from engine.batch.classify import classify_values
     from engine.batch.dask_run import classify_values_dask
-    from engine.rules.loader import load_rulebase
 
-    rb = load_rulebase(MINI)
-    settings = _settings(rb)
-    cols = tuple(HEADER)
-    rows = _rows(12, seed=5)
-    expected = [o for _, o in classify_values(((i, (cols, r)) for i, r in enumerate(rows)), settings)]
+    settings, cols, rows, expected = _classified_locally(12, seed=5)
     rows[7] = [_Unpicklable() if i == 1 else v for i, v in enumerate(rows[7])]
     got = list(classify_values_dask(((i, (cols, r)) for i, r in enumerate(rows)), settings, client, chunk=5))
     assert [t for t, _ in got] == list(range(12))

@@ -275,12 +275,12 @@ class _Run:
         prods = self.compiled.productions
         deps = self.deps
         scaled, effects = deps.scaled, deps.effects
-        evidence = self.evidence
+        evidence, facts_of = self.evidence, self.firings.facts_of
         for index in self.order[self.absorbed:]:
             p = prods[index]
             factor = _lowest_confidence(self.fired[index]) if index in scaled else 1.0
             if isinstance(p, Strategy):
-                self.strategies.append(StrategyResult(p, factor, self.facts_of(index)))
+                self.strategies.append(StrategyResult(p, factor, facts_of(index)))
                 continue
             weighs, sets, warns = effects[index]
             for typology, cls, weight in weighs:
@@ -290,13 +290,10 @@ class _Run:
                     evidence[typology] = [(index, cls, weight * factor)]
             for e in sets:
                 self.pending.append({"sid": self.sid, "t": "f", "k": e.fact, "v": e.value, "r": p.id})
-                self.derived.append(Derived(e.fact, e.value, p, self.facts_of(index)))
+                self.derived.append(Derived(e.fact, e.value, p, facts_of(index)))
             for e in warns:
-                self.warnings.append(Warning_(e.text, p, self.facts_of(index)))
+                self.warnings.append(Warning_(e.text, p, facts_of(index)))
         self.absorbed = len(self.order)
-
-    def facts_of(self, index: int) -> MatchedFacts:
-        return self.firings.facts_of(index)
 
 
 class _Firings:

@@ -1,6 +1,7 @@
 """Phrase matching keeps what each utterance holds (engine/words/phrases.py: _Heard, _Kept) and skips
-patterns that cannot start anywhere in it (engine/rules/patterns.py: first_chars). Neither may change
-a hit: these tests compare with the path that matches every row from scratch."""
+patterns that cannot start anywhere in it or whose required text it lacks (engine/rules/patterns.py:
+first_chars, required_text). None of these may change a hit: these tests compare with the path that
+matches every row from scratch, and with running every pattern."""
 from __future__ import annotations
 
 import random
@@ -8,7 +9,8 @@ import random
 import pytest
 
 from engine.rules.model import PhraseTest, walk
-from engine.rules.patterns import compile_pattern, first_chars
+from engine.rules.patterns import compile_pattern, first_chars, required_text
+from engine.words.normalise import normalise
 from engine.words.phrases import PhraseMatcher
 
 
@@ -71,6 +73,7 @@ def test_an_utterance_whose_pattern_ran_out_of_time_is_not_kept(bundled_rb):
     i = m._regexes.index((test, cid, regexes))
     m._regexes[i] = (test, cid, [(regexes[0][0], _Slow())])
     m._starts.open.setdefault("said", []).append((i, 0))  # always tried
+    m._starts.required.pop((i, 0), None)
     hits, slow = m.match_checked(["预算用完了"])
     assert m._kept._kept.get(("said", "预算用完了")) is None  # what it holds depends on the row's time
     assert [t.test.id for t in slow] == [test.id] or test.id in hits
@@ -105,3 +108,76 @@ def test_text_without_a_first_char_does_not_match(bundled):
             for text in texts + [rnd.choice(texts) + rnd.choice(texts)]:
                 if rx.search(text):
                     assert not starts.isdisjoint(bundled.phrases._starts.present(text)), (pattern, text)
+
+
+@pytest.mark.parametrize("pattern, needed", [
+    ("太贵", {"太贵"}),
+    ("(换|试)(个)?牌子", {"换个牌子", "换牌子", "试个牌子", "试牌子"}),
+    ("(?<!价)(钱|资金)", {"钱", "资金"}),
+    (r"\d+件", {"件"}),
+    (".{0,3}贵", {"贵"}),
+    (r"\b(no|not) budget\b", {"no budget", "not budget"}),
+    ("(?i)It.?s GOOD", {"s good"}),  # ASCII letters folded, as utterances are
+    ("Größe", {"gr"}),  # other cased letters are opaque: ö and ß could be written in another case
+])
+def test_required_text_is_what_every_match_holds(pattern, needed):
+    assert required_text(pattern) == frozenset(needed)
+
+
+@pytest.mark.parametrize("pattern", [
+    r"[\u4e00-\u9fff]+", "x?", "(a|b?)c?", r"(\w+)\1",
+    "(?:预算不够){e<=1}",  # fuzzy: `regex` matches 须算不够 too, which the standard library's parser cannot see
+    "[[:alpha:]]+钱",  # a POSIX class: to the standard library, the characters [ : a l p h
+])
+def test_required_text_gives_up_on_what_it_cannot_tell(pattern):
+    assert required_text(pattern) is None
+
+
+@pytest.mark.parametrize("pattern, text", [("(?:预算不够){e<=1}", "须算不够"), ("[[:alpha:]]+钱", "x钱")])
+def test_patterns_the_standard_parser_misreads_are_always_tried(pattern, text):
+    assert compile_pattern(pattern).search(text)
+    assert first_chars(pattern) is None and required_text(pattern) is None
+
+
+def _corpus_texts() -> list[str]:
+    import yaml
+
+    from tests.conftest import BUNDLED
+
+    out = set()
+    for path in sorted((BUNDLED / "corpus").rglob("*.yaml")):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for item in data.get("items", []) if isinstance(data, dict) else []:
+            said = item.get("said")
+            out.update([said] if isinstance(said, str) else [s for s in said or [] if isinstance(s, str)])
+    return sorted(out)
+
+
+def test_no_match_lacks_its_required_text(bundled):
+    """Every pattern of the bundled rulebase, on the corpus's utterances and on the patterns' own
+    text: wherever it matches, the normalised text holds one of its required strings."""
+    texts = [normalise(t) for t in _corpus_texts()]
+    patterns = sorted({p for _t, _c, regexes in bundled.phrases._regexes for p, _rx in regexes})
+    rnd = random.Random(11)
+    checked = 0
+    for pattern in patterns:
+        needed = required_text(pattern)
+        if needed is None:
+            continue
+        rx = compile_pattern(pattern)
+        own = [normalise(s) for s in needed]
+        for text in texts + own + [rnd.choice(texts) + s + rnd.choice(texts) for s in own]:
+            if rx.search(text):
+                checked += 1
+                assert any(s in text for s in needed), (pattern, text)
+    assert checked > 500  # the check saw matches, not only misses
+
+
+def test_required_text_changes_no_hit(bundled_rb):
+    """What each utterance holds, learnt with the required-text filter and with every pattern tried."""
+    m = _matcher(bundled_rb)
+    texts = _corpus_texts()
+    with_filter = [repr(m.learn(heard, t)) for heard in ("said", "noted") for t in texts]
+    m._starts.required = {}
+    assert [repr(m.learn(heard, t)) for heard in ("said", "noted") for t in texts] == with_filter
+    assert sum("_Occurrence" in h for h in with_filter) > 100

@@ -259,6 +259,11 @@ def _holds(test, ch: str) -> bool:
 
 
 # --- what a match can start with ------------------------------------------------------------
+# What the `regex` package reads differently from the standard library's parser (which the analyses
+# below read): a fuzzy constraint such as `(?:预算){e<=1}` and a POSIX class such as `[[:alpha:]]` are
+# literal text to the standard library, but let `regex` match other characters. A pattern holding one
+# gets no first characters and no required text: it is always tried.
+_REGEX_ONLY = re.compile(r"\{[^}]*[a-zA-Z<>=][^}]*\}|\[:\^?[a-zA-Z]+:\]")
 _WIDEST_RANGE = 512  # a character range wider than this is not spelt out (the pattern is then always tried)
 
 
@@ -267,6 +272,8 @@ def first_chars(pattern: str) -> frozenset[str] | None:
     that cannot be told cheaply (a category like \\d, `.`, a negated set, a back reference, a match
     that may be empty). Text holding none of them cannot match: matching skips such patterns, which
     is most of them for most utterances."""
+    if _REGEX_ONLY.search(pattern):
+        return None
     try:
         tree = _sre_parse.parse(pattern, re.IGNORECASE)
         chars, nullable = _firsts(list(tree))
@@ -326,3 +333,113 @@ def _first_of(op, av) -> tuple[set[str], bool]:
     if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
         return set(), True  # zero width: the match's first character comes after
     raise _Unknown  # `.`, NOT_LITERAL, back references, conditionals
+
+
+# --- what a match must hold ---------------------------------------------------------------------
+_MAX_FACTORS = 24  # strings in one set of required text (a set that grows past this is not kept)
+_MAX_CLASS = 8  # characters of a character class spelt out as text
+
+
+def required_text(pattern: str) -> frozenset[str] | None:
+    """Strings one of which every match of `pattern` contains, as they appear in normalised text
+    (casefolded: see engine/words/normalise.py), or None when no such set is told cheaply. Text
+    holding none of them cannot match: matching skips the pattern without running it (a timed
+    search costs more than a few substring tests).
+
+    Only characters whose case cannot hide them count as text: characters without case (Chinese,
+    digits, marks) and ASCII letters, folded to lower case (the only other characters `regex`
+    matches with an ASCII letter, İ K ſ, normalise to text holding it). Anything else — `.`, classes
+    such as \\d, other cased letters, back references, a part that may match nothing — is opaque:
+    it separates pieces of text and holds none."""
+    if _REGEX_ONLY.search(pattern):
+        return None
+    try:
+        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+        _exact, found = _seq_text(list(tree))
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+    return found
+
+
+_Texts = frozenset[str] | None  # a set of strings, or None: unknown / not worth keeping
+
+
+def _folded(code: int) -> str | None:
+    ch = chr(code)
+    if ch.isascii():
+        return ch.lower()
+    return ch if len(case_variants(ch)) == 1 else None
+
+
+def _best(a: _Texts, b: _Texts) -> _Texts:
+    """The more selective of two sets of required text (longest shortest string, then fewest strings)."""
+    good = [s for s in (a, b) if s and "" not in s]
+    if not good:
+        return None
+    return max(good, key=lambda s: (min(map(len, s)), -len(s)))
+
+
+def _seq_text(items: list) -> tuple[_Texts, _Texts]:
+    """(every string the sequence can match, if few and known; required text of its matches)."""
+    run: _Texts = frozenset({""})  # the exact strings of the items since the last opaque one
+    found: _Texts = None
+    whole = True  # every item so far exact
+    for op, av in items:
+        exact, required = _item_text(op, av)
+        found = _best(found, required)
+        if exact is not None and run is not None:
+            joined = frozenset(a + b for a in run for b in exact)
+            if len(joined) <= _MAX_FACTORS:
+                run = joined
+                continue
+        found = _best(found, run)
+        run = exact if exact is not None and len(exact) <= _MAX_FACTORS else frozenset({""})
+        whole = False
+    found = _best(found, run)
+    return (run if whole else None), found
+
+
+def _item_text(op, av) -> tuple[_Texts, _Texts]:
+    if op is _sre.LITERAL:
+        ch = _folded(av)
+        return (None, None) if ch is None else (frozenset({ch}), frozenset({ch}))
+    if op is _sre.IN:
+        chars: set[str] = set()
+        for iop, iav in av:
+            codes = [iav] if iop is _sre.LITERAL else (
+                range(iav[0], iav[1] + 1) if iop is _sre.RANGE and iav[1] - iav[0] < _MAX_CLASS else None)
+            if codes is None:  # NEGATE, CATEGORY, a wide range
+                return None, None
+            for code in codes:
+                ch = _folded(code)
+                if ch is None:
+                    return None, None
+                chars.add(ch)
+        if not chars or len(chars) > _MAX_CLASS:
+            return None, None
+        return frozenset(chars), frozenset(chars)
+    if op is _sre.SUBPATTERN:
+        return _seq_text(list(av[-1]))
+    if op is getattr(_sre, "ATOMIC_GROUP", None):
+        return _seq_text(list(av))
+    if op in _REPEATS:
+        low, high, body = av[0], av[1], list(av[2])
+        if high == 0:
+            return frozenset({""}), None
+        exact, required = _seq_text(body)
+        if low == 0:
+            return (exact | {""} if exact is not None and high == 1 else None), None
+        required = _best(required, exact)
+        return (exact if low == high == 1 else None), required
+    if op is _sre.BRANCH:
+        alternatives = [_seq_text(list(alt)) for alt in av[1]]
+        exacts = [e for e, _r in alternatives]
+        exact = frozenset().union(*exacts) if all(e is not None for e in exacts) else None
+        each = [_best(r, e) for e, r in alternatives]
+        required = frozenset().union(*each) if all(each) else None
+        if required is not None and len(required) > _MAX_FACTORS:
+            required = None
+        return (exact if exact is not None and len(exact) <= _MAX_FACTORS else None), required
+    if op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
+        return frozenset({""}), None  # zero width: the text on either side is one piece
+    return None, None  # `.`, NOT_LITERAL, back references, conditionals: opaque

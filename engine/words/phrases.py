@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..rules.model import Concept, PhraseTest, Rulebase
-from ..rules.patterns import MAX_TIMEOUTS, REGEX_TIMEOUT, case_variants, compile_pattern, first_chars
+from ..rules.patterns import (
+    MAX_TIMEOUTS,
+    REGEX_TIMEOUT,
+    case_variants,
+    compile_pattern,
+    first_chars,
+    required_text,
+)
 from .clauses import Clause, split_clauses
 from .lexicon import Phrase, Segmenter, find
 from .similarity import ExampleIndex, features
@@ -86,7 +93,8 @@ class _Heard:
 
 class _Starts:
     """The patterns of `PhraseMatcher._regexes` by the characters a match can start with: an utterance
-    tries only the patterns that can start with one of its characters (the others cannot match)."""
+    tries only the patterns that can start with one of its characters and whose required text it holds
+    (the others cannot match)."""
 
     def __init__(self, regexes: list[tuple[PhraseTest, str | None, list[tuple[str, Any]]]]):
         self.regexes = regexes
@@ -94,9 +102,13 @@ class _Starts:
         self.open: dict[str, list[tuple[int, int]]] = {}  # heard -> (position, k) of patterns that start anyhow
         self.by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}  # heard -> char -> (position, k)
         self._variants: dict[str, frozenset[str]] = {}
+        self.required: dict[tuple[int, int], frozenset[str]] = {}  # (position, k) -> one of these is in a match
         for position, (test, _cid, patterns) in enumerate(regexes):
             self.of_heard.setdefault(test.heard, []).append(position)
             for k, (pattern, _rx) in enumerate(patterns):
+                needed = required_text(pattern)
+                if needed is not None:
+                    self.required[(position, k)] = needed
                 chars = first_chars(pattern)
                 if chars is None:
                     self.open.setdefault(test.heard, []).append((position, k))
@@ -115,7 +127,11 @@ class _Starts:
             if starting:
                 found.update(starting)
         chosen: dict[int, list[tuple[str, Any]]] = {}
+        required = self.required
         for position, k in sorted(found):
+            needed = required.get((position, k))
+            if needed is not None and not any(s in text for s in needed):
+                continue  # substring tests cost less than one timed search
             chosen.setdefault(position, []).append(self.regexes[position][2][k])
         return chosen
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from functools import lru_cache
 
 import regex
 
@@ -267,6 +268,7 @@ _REGEX_ONLY = re.compile(r"\{[^}]*[a-zA-Z<>=][^}]*\}|\[:\^?[a-zA-Z]+:\]")
 _WIDEST_RANGE = 512  # a character range wider than this is not spelt out (the pattern is then always tried)
 
 
+@lru_cache(maxsize=4096)  # every compilation of a rulebase asks again for the same patterns
 def first_chars(pattern: str) -> frozenset[str] | None:
     """Every character a non-empty match of `pattern` can start with, in all its cases, or None when
     that cannot be told cheaply (a category like \\d, `.`, a negated set, a back reference, a match
@@ -340,6 +342,7 @@ _MAX_FACTORS = 24  # strings in one set of required text (a set that grows past 
 _MAX_CLASS = 8  # characters of a character class spelt out as text
 
 
+@lru_cache(maxsize=4096)  # as first_chars
 def required_text(pattern: str) -> frozenset[str] | None:
     """Strings one of which every match of `pattern` contains, as they appear in normalised text
     (casefolded: see engine/words/normalise.py), or None when no such set is told cheaply. Text
@@ -373,25 +376,25 @@ def _folded(code: int) -> str | None:
 
 def _best(a: _Texts, b: _Texts) -> _Texts:
     """The more selective of two sets of required text (longest shortest string, then fewest strings)."""
-    good = [s for s in (a, b) if s and "" not in s]
-    if not good:
-        return None
-    return max(good, key=lambda s: (min(map(len, s)), -len(s)))
+    if not b or "" in b:
+        return a
+    if not a:  # (never holds "": only sets without it are kept)
+        return b
+    shortest_a, shortest_b = min(map(len, a)), min(map(len, b))
+    return b if shortest_b > shortest_a or (shortest_b == shortest_a and len(b) < len(a)) else a
 
 
 def _seq_text(items: list) -> tuple[_Texts, _Texts]:
     """(every string the sequence can match, if few and known; required text of its matches)."""
-    run: _Texts = frozenset({""})  # the exact strings of the items since the last opaque one
+    run = frozenset({""})  # the exact strings of the items since the last opaque one
     found: _Texts = None
     whole = True  # every item so far exact
     for op, av in items:
         exact, required = _item_text(op, av)
         found = _best(found, required)
-        if exact is not None and run is not None:
-            joined = frozenset(a + b for a in run for b in exact)
-            if len(joined) <= _MAX_FACTORS:
-                run = joined
-                continue
+        if exact is not None and len(run) * len(exact) <= _MAX_FACTORS:
+            run = frozenset(a + b for a in run for b in exact)
+            continue
         found = _best(found, run)
         run = exact if exact is not None and len(exact) <= _MAX_FACTORS else frozenset({""})
         whole = False

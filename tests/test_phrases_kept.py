@@ -73,7 +73,6 @@ def test_an_utterance_whose_pattern_ran_out_of_time_is_not_kept(bundled_rb):
     i = m._regexes.index((test, cid, regexes))
     m._regexes[i] = (test, cid, [(regexes[0][0], _Slow())])
     m._starts.open.setdefault("said", []).append((i, 0))  # always tried
-    m._starts.required.pop((i, 0), None)
     hits, slow = m.match_checked(["预算用完了"])
     assert m._kept._kept.get(("said", "预算用完了")) is None  # what it holds depends on the row's time
     assert [t.test.id for t in slow] == [test.id] or test.id in hits
@@ -174,10 +173,13 @@ def test_no_match_lacks_its_required_text(bundled):
 
 
 def test_required_text_changes_no_hit(bundled_rb):
-    """What each utterance holds, learnt with the required-text filter and with every pattern tried."""
+    """What each utterance holds, learnt with the filters (required text, first characters) and with
+    every pattern tried."""
     m = _matcher(bundled_rb)
     texts = _corpus_texts()
     with_filter = [repr(m.learn(heard, t)) for heard in ("said", "noted") for t in texts]
-    m._starts.required = {}
+    starts = m._starts
+    m._starts.candidates = lambda heard, _text: {  # type: ignore[method-assign]
+        position: list(starts.regexes[position][2]) for position in starts.of_heard.get(heard, ())}
     assert [repr(m.learn(heard, t)) for heard in ("said", "noted") for t in texts] == with_filter
     assert sum("_Occurrence" in h for h in with_filter) > 100

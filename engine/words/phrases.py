@@ -92,46 +92,65 @@ class _Heard:
 
 
 class _Starts:
-    """The patterns of `PhraseMatcher._regexes` by the characters a match can start with: an utterance
-    tries only the patterns that can start with one of its characters and whose required text it holds
-    (the others cannot match)."""
+    """The patterns of `PhraseMatcher._regexes` that can match a text: an utterance tries only the
+    patterns whose required text it holds (patterns.required_text) and that can start with one of its
+    characters (patterns.first_chars); the others cannot match."""
 
     def __init__(self, regexes: list[tuple[PhraseTest, str | None, list[tuple[str, Any]]]]):
         self.regexes = regexes
         self.of_heard: dict[str, list[int]] = {}  # heard -> positions of its patterns
-        self.open: dict[str, list[tuple[int, int]]] = {}  # heard -> (position, k) of patterns that start anyhow
-        self.by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}  # heard -> char -> (position, k)
+        self.open: dict[str, list[tuple[int, int]]] = {}  # heard -> (position, k) of patterns always tried
+        self.by_char: dict[str, dict[str, list[tuple[int, int]]]] = {}  # heard -> first char -> (position, k)
+        # heard -> first character of a required string -> (position, k, the string): patterns with
+        # required text are found through it, then checked for their first characters
+        self.by_needed: dict[str, dict[str, list[tuple[int, int, str]]]] = {}
+        self.first: dict[tuple[int, int], frozenset[str]] = {}
         self._variants: dict[str, frozenset[str]] = {}
-        self.required: dict[tuple[int, int], frozenset[str]] = {}  # (position, k) -> one of these is in a match
         for position, (test, _cid, patterns) in enumerate(regexes):
             self.of_heard.setdefault(test.heard, []).append(position)
             for k, (pattern, _rx) in enumerate(patterns):
-                needed = required_text(pattern)
+                needed, chars = required_text(pattern), first_chars(pattern)
+                if chars is not None:
+                    self.first[(position, k)] = chars
                 if needed is not None:
-                    self.required[(position, k)] = needed
-                chars = first_chars(pattern)
-                if chars is None:
+                    by_needed = self.by_needed.setdefault(test.heard, {})
+                    for text in needed:
+                        by_needed.setdefault(text[0], []).append((position, k, text))
+                elif chars is not None:
+                    by_char = self.by_char.setdefault(test.heard, {})
+                    for ch in chars:
+                        by_char.setdefault(ch, []).append((position, k))
+                else:
                     self.open.setdefault(test.heard, []).append((position, k))
-                    continue
-                by_char = self.by_char.setdefault(test.heard, {})
-                for ch in chars:
-                    by_char.setdefault(ch, []).append((position, k))
 
     def candidates(self, heard: str, text: str) -> dict[int, list[tuple[str, Any]]]:
-        """position -> its patterns that can match `text`, in the order of `regexes` (as `_occurrences`
-        tries them)."""
+        """position -> its patterns that can match `text` (normalised), in the order of `regexes` (as
+        `_occurrences` tries them)."""
         found = set(self.open.get(heard, ()))
-        by_char = self.by_char.get(heard, {})
-        for ch in self.present(text):
-            starting = by_char.get(ch)
-            if starting:
-                found.update(starting)
+        present = None
+        by_char = self.by_char.get(heard)
+        if by_char:
+            present = self.present(text)
+            for ch in present:
+                starting = by_char.get(ch)
+                if starting:
+                    found.update(starting)
+        by_needed = self.by_needed.get(heard)
+        if by_needed:
+            first = self.first
+            for ch in set(text):
+                for position, k, needed in by_needed.get(ch, ()):
+                    if (position, k) in found or needed not in text:
+                        continue  # substring tests cost less than one timed search
+                    chars = first.get((position, k))
+                    if chars is not None:
+                        if present is None:
+                            present = self.present(text)
+                        if chars.isdisjoint(present):
+                            continue
+                    found.add((position, k))
         chosen: dict[int, list[tuple[str, Any]]] = {}
-        required = self.required
         for position, k in sorted(found):
-            needed = required.get((position, k))
-            if needed is not None and not any(s in text for s in needed):
-                continue  # substring tests cost less than one timed search
             chosen.setdefault(position, []).append(self.regexes[position][2][k])
         return chosen
 

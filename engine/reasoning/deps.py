@@ -26,7 +26,6 @@ class Deps:
     ranked: dict[str, list[str]]  # typology id -> facts that may matter, most rules first
     overall: list[str]  # every fact that may matter, most rules first
     scaled: frozenset[int]  # productions that test conclusions (weight scaled by their confidence)
-    position: dict[int, int]  # id(production) -> its index
     typologies_by_level: dict[int, list[Typology]]  # the pass at whose start a typology is final
     # per typology: the union of its evidencers' closures (the mask while none of them fired), and
     # `ranked` as (bit, fact) pairs; `overall` likewise
@@ -107,7 +106,6 @@ class Deps:
         # a distant likeness to an example sentence is weaker evidence)
         scaled = frozenset(i for i, p in enumerate(compiled.productions)
                            if any(isinstance(c, (ConclusionTest, PhraseTest)) for c in walk(p.when)))
-        position = {id(p): i for i, p in enumerate(compiled.productions)}
         by_level: dict[int, list[Typology]] = {}
         for t in rb.typologies.values():
             by_level.setdefault(t.level, []).append(t)
@@ -117,7 +115,7 @@ class Deps:
             for rid in rules:
                 mask |= closure[rid]
             every[tid] = mask
-        deps = cls(bit, closure, evidencers, ranked, overall, scaled, position, by_level, every,
+        deps = cls(bit, closure, evidencers, ranked, overall, scaled, by_level, every,
                    {tid: [(bit[f], f) for f in facts] for tid, facts in ranked.items()},
                    [(bit[f], f) for f in overall])
         deps.ranked_at = {tid: {f: i for i, f in enumerate(facts)} for tid, facts in ranked.items()}

@@ -248,7 +248,7 @@ class _Run:
     pending: list[dict] = field(default_factory=list)
     derived: list[Derived] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
-    strategies: list[StrategyResult] = field(default_factory=list)
+    ranked: list[tuple[int, int, float, int, StrategyResult]] = field(default_factory=list)  # see absorb
     firings: _Firings = field(init=False)
     deps: _Deps | None = None
     absorbed: int = 0
@@ -280,7 +280,9 @@ class _Run:
             p = prods[index]
             factor = _lowest_confidence(self.fired[index]) if index in scaled else 1.0
             if isinstance(p, Strategy):
-                self.strategies.append(StrategyResult(p, factor, facts_of(index)))
+                # most specific first (see infer): its key, the production's index last (unique, so
+                # sorting never compares two results)
+                self.ranked.append((-p.priority, -p.level, -factor, index, StrategyResult(p, factor, facts_of(index))))
                 continue
             weighs, sets, warns = effects[index]
             for typology, cls, weight in weighs:
@@ -534,10 +536,10 @@ def infer(compiled: CompiledRulebase, profile: Profile, missing: bool = True, ad
     for tid, c in run.conclusions.items():
         c.missing = per_typ.get(tid, [])
     conclusions = {tid: run.conclusions[tid] for tid in rb.typologies}
-    position = _Deps.of(compiled).position
     # most specific first: the plans that combine typologies, then class advice, then general guidance
-    run.strategies.sort(key=lambda s: (-s.strategy.priority, -s.strategy.level, -s.confidence, position[id(s.strategy)]))
-    return Result(rb, profile, conclusions, run.strategies, run.derived, run.warnings, overall,
+    # (priority, chaining depth, confidence, then the rulebase's order)
+    run.ranked.sort()
+    return Result(rb, profile, conclusions, [r[-1] for r in run.ranked], run.derived, run.warnings, overall,
                   [prods[i].id for i in run.order])
 
 

@@ -138,24 +138,17 @@ def test_patterns_the_standard_parser_misreads_are_always_tried(pattern, text):
     assert first_chars(pattern) is None and required_text(pattern) is None
 
 
-def _corpus_texts() -> list[str]:
-    import yaml
+def _corpus_texts(rb) -> list[str]:
+    """What customers say in the rulebase's corpus (every split)."""
+    from engine.trainer.corpus import corpus_dir, load_corpus
 
-    from tests.conftest import BUNDLED
-
-    out = set()
-    for path in sorted((BUNDLED / "corpus").rglob("*.yaml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        for item in data.get("items", []) if isinstance(data, dict) else []:
-            said = item.get("said")
-            out.update([said] if isinstance(said, str) else [s for s in said or [] if isinstance(s, str)])
-    return sorted(out)
+    return sorted({item.said for item in load_corpus(rb, corpus_dir(rb))})
 
 
 def test_no_match_lacks_its_required_text(bundled):
     """Every pattern of the bundled rulebase, on the corpus's utterances and on the patterns' own
     text: wherever it matches, the normalised text holds one of its required strings."""
-    texts = [normalise(t) for t in _corpus_texts()]
+    texts = [normalise(t) for t in _corpus_texts(bundled.rulebase)]
     patterns = sorted({p for _t, _c, regexes in bundled.phrases._regexes for p, _rx in regexes})
     rnd = random.Random(11)
     checked = 0
@@ -176,7 +169,7 @@ def test_required_text_changes_no_hit(bundled_rb):
     """What each utterance holds, learnt with the filters (required text, first characters) and with
     every pattern tried."""
     m = _matcher(bundled_rb)
-    texts = _corpus_texts()
+    texts = _corpus_texts(bundled_rb)
     with_filter = [repr(m.learn(heard, t)) for heard in ("said", "noted") for t in texts]
     starts = m._starts
     m._starts.candidates = lambda heard, _text: {  # type: ignore[method-assign]
